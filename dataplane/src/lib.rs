@@ -1,0 +1,1 @@
+//! Thread-per-core SIP IO engine (placeholder).

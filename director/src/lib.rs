@@ -1,0 +1,1 @@
+//! SIP director library (placeholder).

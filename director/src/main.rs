@@ -1,0 +1,2 @@
+//! The `director` binary (placeholder).
+fn main() {}

@@ -1,0 +1,1 @@
+//! Zero-copy SIP wire codec (placeholder until the parser lands).
