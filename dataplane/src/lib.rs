@@ -1,1 +1,33 @@
-//! Thread-per-core SIP IO engine (placeholder).
+//! Thread-per-core SIP IO engine.
+//!
+//! One worker thread per core, each with its own tokio current-thread runtime and its own
+//! SO_REUSEPORT sockets for every listener. UDP datagrams are received in batches
+//! (`recvmmsg`/`sendmmsg` on the epoll backend), stream transports (TCP, TLS) are framed with the
+//! SIP stream framer. Every complete message goes to a [`Handler`]; the engine knows nothing of
+//! routing policy.
+//!
+//! Entry points: [`Engine::bind`] then [`BoundEngine::run`].
+
+mod affinity;
+mod bind;
+mod config;
+mod counters;
+mod ctx;
+mod engine;
+mod error;
+mod framing;
+mod handler;
+mod shutdown;
+mod stream;
+mod transport;
+mod udp;
+mod worker;
+
+pub use config::{EngineConfig, Limits, ListenerSpec, UdpBackend};
+pub use counters::{Counters, DropReason, Stats};
+pub use engine::{BoundEngine, Engine};
+pub use error::EngineError;
+pub use framing::{frame, Frame, FrameError, FrameLimits};
+pub use handler::{Action, Handler};
+pub use shutdown::{Shutdown, ShutdownTrigger};
+pub use transport::{ConnId, Peer, Transport};

@@ -1,0 +1,98 @@
+//! Engine configuration: listeners, worker count, UDP backend choice and limits.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Transport;
+
+/// One listening address.
+#[derive(Debug, Clone)]
+pub struct ListenerSpec {
+    /// Address to bind (port 0 picks one port shared by all workers).
+    pub addr: SocketAddr,
+    /// Transport served.
+    pub transport: Transport,
+    /// Server configuration, required for [`Transport::Tls`].
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl ListenerSpec {
+    /// A UDP or TCP listener.
+    pub fn plain(addr: SocketAddr, transport: Transport) -> Self {
+        ListenerSpec {
+            addr,
+            transport,
+            tls: None,
+        }
+    }
+
+    /// A TLS listener.
+    pub fn tls(addr: SocketAddr, config: Arc<rustls::ServerConfig>) -> Self {
+        ListenerSpec {
+            addr,
+            transport: Transport::Tls,
+            tls: Some(config),
+        }
+    }
+}
+
+/// Which UDP receive path to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UdpBackend {
+    /// Probe io_uring at start, fall back to epoll.
+    #[default]
+    Auto,
+    /// io_uring multishot receive with a provided-buffer ring.
+    IoUring,
+    /// epoll readiness with `recvmmsg`/`sendmmsg`.
+    Epoll,
+}
+
+/// Size and time limits.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest message accepted (UDP datagram or stream frame), in bytes.
+    pub max_message: usize,
+    /// Most header lines in a stream message head.
+    pub max_headers: usize,
+    /// Longest header line in a stream message head.
+    pub max_line: usize,
+    /// Stream connections per worker; over it new connections are accepted and closed at once.
+    pub max_connections_per_worker: usize,
+    /// A stream connection with no traffic for this long is closed.
+    pub idle_timeout: Duration,
+    /// A stream message must complete within this after its first byte (slowloris); also the
+    /// TLS handshake timeout.
+    pub header_timeout: Duration,
+    /// Datagrams per `recvmmsg`/`sendmmsg` batch.
+    pub udp_batch: usize,
+    /// How long a full UDP send buffer is waited on before the pending replies are dropped.
+    pub udp_send_wait: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message: 65535,
+            max_headers: 128,
+            max_line: 8192,
+            max_connections_per_worker: 50_000,
+            idle_timeout: Duration::from_secs(300),
+            header_timeout: Duration::from_secs(10),
+            udp_batch: 32,
+            udp_send_wait: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Engine configuration.
+#[derive(Debug, Clone, Default)]
+pub struct EngineConfig {
+    /// Worker threads; 0 = available parallelism.
+    pub workers: usize,
+    /// UDP receive path.
+    pub udp_backend: UdpBackend,
+    /// Limits.
+    pub limits: Limits,
+}

@@ -1,0 +1,89 @@
+//! Per-worker shared state (single-threaded): handler, limits, counters, the connection registry
+//! and the worker's UDP sockets, plus routing of bytes to stream connections.
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use tokio::net::UdpSocket;
+
+use crate::counters::WorkerCounters;
+use crate::stream::Registry;
+use crate::{ConnId, Counters, DropReason, FrameLimits, Limits, Shutdown, Transport};
+
+/// State shared by one worker's tasks.
+#[derive(Debug)]
+pub(crate) struct WorkerCtx<H> {
+    pub index: usize,
+    pub handler: Arc<H>,
+    pub limits: Limits,
+    pub frame_limits: FrameLimits,
+    counters: Arc<Counters>,
+    pub shutdown: Shutdown,
+    pub registry: RefCell<Registry>,
+    /// This worker's UDP sockets with their listener addresses.
+    pub udp: Vec<(SocketAddr, Rc<UdpSocket>)>,
+}
+
+impl<H> WorkerCtx<H> {
+    pub(crate) fn new(
+        index: usize,
+        handler: Arc<H>,
+        limits: Limits,
+        counters: Arc<Counters>,
+        shutdown: Shutdown,
+        udp: Vec<(SocketAddr, Rc<UdpSocket>)>,
+    ) -> Self {
+        let frame_limits = FrameLimits {
+            max_message: limits.max_message,
+            max_headers: limits.max_headers,
+            max_line: limits.max_line,
+        };
+        WorkerCtx {
+            index,
+            handler,
+            limits,
+            frame_limits,
+            counters,
+            shutdown,
+            registry: RefCell::new(Registry::new(index)),
+            udp,
+        }
+    }
+
+    pub(crate) fn stats(&self) -> &WorkerCounters {
+        self.counters.worker_counters(self.index)
+    }
+
+    /// Queues `bytes` on stream connection `id` of this worker.
+    pub(crate) fn send_conn(&self, id: ConnId, bytes: &[u8]) {
+        if !self.registry.borrow().send(id, bytes) {
+            self.stats().add_dropped(DropReason::NoRoute, 1);
+        }
+    }
+
+    /// Queues `bytes` on this worker's stream connection from `to` over `transport`.
+    pub(crate) fn send_stream_to(&self, to: SocketAddr, transport: Transport, bytes: &[u8]) {
+        let id = self.registry.borrow().find(to, transport);
+        match id {
+            Some(id) => self.send_conn(id, bytes),
+            // TODO: open outbound connections (and reuse them).
+            None => self.stats().add_dropped(DropReason::NoRoute, 1),
+        }
+    }
+
+    /// The UDP socket to send to `to` from: the one bound to `local` if any, else one of the
+    /// same address family.
+    pub(crate) fn udp_socket_for(
+        &self,
+        to: SocketAddr,
+        local: SocketAddr,
+    ) -> Option<&Rc<UdpSocket>> {
+        self.udp
+            .iter()
+            .find(|(a, _)| *a == local)
+            .or_else(|| self.udp.iter().find(|(a, _)| a.is_ipv4() == to.is_ipv4()))
+            .map(|(_, s)| s)
+    }
+}

@@ -1,0 +1,51 @@
+//! The handler trait the engine calls for every inbound message, and what it may ask in return.
+
+use std::net::SocketAddr;
+
+use crate::{ConnId, FrameError, Peer, Transport};
+
+/// What to do with the bytes the handler wrote into `out`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Send `out` back to the peer over the transport (and connection) it came on.
+    Reply,
+    /// Send nothing.
+    Drop,
+    /// Forward `out` to `to` (proxy mode). UDP goes out of this worker's UDP socket for the
+    /// listener the message arrived on (or one of the same address family). TCP/TLS goes over an
+    /// existing connection from `to` on this worker; opening outbound connections is not done yet
+    /// (counted as [`crate::DropReason::NoRoute`]).
+    Send {
+        /// Destination.
+        to: SocketAddr,
+        /// Transport to use.
+        transport: Transport,
+    },
+    /// Send `out` over a given stream connection (e.g. a response routed back by Via to the
+    /// client's own connection). Only connections of the current worker for now; others are
+    /// counted as [`crate::DropReason::NoRoute`].
+    SendConn(ConnId),
+    /// Send `out` if non-empty, then close the stream (on UDP: like `Reply`).
+    Close,
+}
+
+/// The policy side: called by the workers, from many threads at once.
+pub trait Handler: Send + Sync + 'static {
+    /// One complete inbound message: a whole UDP datagram, or one frame cut from a stream.
+    /// Write any bytes to send into `out` (cleared before the call, capacity reused) and return
+    /// what to do with them.
+    fn on_message(&self, msg: &[u8], peer: &Peer, out: &mut Vec<u8>) -> Action;
+
+    /// A stream's framing failed. `head` is what was buffered. The engine sends `out` if
+    /// non-empty and closes the connection afterwards regardless of the returned action.
+    fn on_stream_error(
+        &self,
+        head: &[u8],
+        err: &FrameError,
+        peer: &Peer,
+        out: &mut Vec<u8>,
+    ) -> Action {
+        let _ = (head, err, peer, out);
+        Action::Drop
+    }
+}

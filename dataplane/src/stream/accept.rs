@@ -1,0 +1,109 @@
+//! Accept loop of one stream listener on one worker, and the per-connection task wrapper
+//! (connection limit, registry membership, TLS handshake with timeout).
+
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::rc::Rc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+
+use super::conn::serve;
+use crate::ctx::WorkerCtx;
+use crate::{ConnId, DropReason, Handler, Peer, Transport};
+
+/// Accepts until shutdown; each connection becomes a local task.
+pub(crate) async fn accept_loop<H: Handler>(
+    ctx: Rc<WorkerCtx<H>>,
+    listener: TcpListener,
+    transport: Transport,
+    tls: Option<TlsAcceptor>,
+) {
+    let shutdown = ctx.shutdown.clone();
+    let mut stop = pin!(shutdown.wait());
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            _ = &mut stop => return,
+            r = listener.accept() => r,
+        };
+        let (tcp, remote) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Typically EMFILE/ENFILE: back off briefly instead of spinning.
+                tracing::warn!(worker = ctx.index, error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        if ctx.registry.borrow().open() >= ctx.limits.max_connections_per_worker {
+            ctx.stats().add_dropped(DropReason::ConnectionLimit, 1);
+            drop(tcp);
+            continue;
+        }
+        let _ = tcp.set_nodelay(true);
+        let local = match tcp.local_addr() {
+            Ok(a) => a,
+            Err(_) => continue,
+        };
+        tokio::task::spawn_local(connection(
+            ctx.clone(),
+            tcp,
+            remote,
+            local,
+            transport,
+            tls.clone(),
+        ));
+    }
+}
+
+/// Removes the connection from the registry and the open gauge however the task ends.
+struct Registered<H> {
+    ctx: Rc<WorkerCtx<H>>,
+    id: ConnId,
+}
+
+impl<H> Drop for Registered<H> {
+    fn drop(&mut self) {
+        self.ctx.registry.borrow_mut().remove(self.id);
+        self.ctx.stats().conn_closed();
+    }
+}
+
+async fn connection<H: Handler>(
+    ctx: Rc<WorkerCtx<H>>,
+    tcp: TcpStream,
+    remote: SocketAddr,
+    local: SocketAddr,
+    transport: Transport,
+    tls: Option<TlsAcceptor>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let id = ctx.registry.borrow_mut().insert(remote, transport, tx);
+    ctx.stats().conn_opened();
+    let _registered = Registered {
+        ctx: ctx.clone(),
+        id,
+    };
+    let peer = Peer {
+        remote,
+        local,
+        transport,
+        conn: Some(id),
+        worker: ctx.index,
+    };
+    match tls {
+        None => serve(&ctx, tcp, peer, rx).await,
+        Some(acceptor) => {
+            match tokio::time::timeout(ctx.limits.header_timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => serve(&ctx, stream, peer, rx).await,
+                Ok(Err(e)) => {
+                    tracing::debug!(%remote, error = %e, "TLS handshake failed");
+                    ctx.stats().add_dropped(DropReason::TlsHandshake, 1);
+                }
+                Err(_) => ctx.stats().add_dropped(DropReason::HeaderTimeout, 1),
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The per-connection loop over any byte stream (TCP or TLS): read into a growing buffer, cut
+//! frames, call the handler per frame, write the replies once the buffer holds no complete
+//! frame, and enforce idle and header (slowloris) timeouts and the shutdown rule (finish the
+//! message in flight, then close).
+
+use std::pin::pin;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::time::Instant;
+
+use crate::ctx::WorkerCtx;
+use crate::{frame, Action, DropReason, Frame, Handler, Peer, Transport};
+
+/// First read buffer size; doubled as needed up to `max_message + 1`.
+const INITIAL_BUFFER: usize = 4096;
+/// How long a graceful close (TLS close_notify, FIN) may take.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// What processing the buffered bytes decided.
+enum Next {
+    Continue,
+    Close,
+}
+
+/// Serves one connection until EOF, error, timeout, `Action::Close`, a framing error or shutdown.
+pub(crate) async fn serve<H: Handler, S: AsyncRead + AsyncWrite + Unpin>(
+    ctx: &WorkerCtx<H>,
+    mut stream: S,
+    peer: Peer,
+    mut outbox: UnboundedReceiver<Vec<u8>>,
+) {
+    let lim = &ctx.limits;
+    let cap = lim.max_message.saturating_add(1);
+    let mut buf = vec![0u8; INITIAL_BUFFER.min(cap)];
+    let (mut start, mut end) = (0usize, 0usize);
+    let mut out = Vec::new();
+    let mut wbuf = Vec::new();
+    let mut last_activity = Instant::now();
+    let mut msg_started = last_activity;
+    let mut stopping = false;
+    let mut stop = pin!(ctx.shutdown.wait());
+    let mut timer = pin!(tokio::time::sleep_until(last_activity + lim.idle_timeout));
+
+    loop {
+        let next = process(
+            ctx,
+            &buf[start..end],
+            &peer,
+            &mut out,
+            &mut wbuf,
+            &mut start,
+        );
+        if !wbuf.is_empty() && !write_out(ctx, &mut stream, &mut wbuf).await {
+            break;
+        }
+        if matches!(next, Next::Close) {
+            break;
+        }
+        // Compact: keep the partial message at the front.
+        if start == end {
+            start = 0;
+            end = 0;
+        } else if start > 0 {
+            buf.copy_within(start..end, 0);
+            end -= start;
+            start = 0;
+        }
+        if stopping && end == 0 {
+            break;
+        }
+        if end == buf.len() {
+            if buf.len() >= cap {
+                // The framer should have said TooLarge; never buffer beyond the limit.
+                ctx.stats().add_dropped(DropReason::Oversize, 1);
+                break;
+            }
+            buf.resize((buf.len() * 2).min(cap), 0);
+        }
+        let (deadline, reason) = if end > 0 {
+            (msg_started + lim.header_timeout, DropReason::HeaderTimeout)
+        } else {
+            (last_activity + lim.idle_timeout, DropReason::IdleTimeout)
+        };
+        if timer.deadline() != deadline {
+            timer.as_mut().reset(deadline);
+        }
+        tokio::select! {
+            biased;
+            _ = &mut stop, if !stopping => {
+                stopping = true;
+            }
+            Some(bytes) = outbox.recv() => {
+                wbuf.extend_from_slice(&bytes);
+                if !write_out(ctx, &mut stream, &mut wbuf).await {
+                    break;
+                }
+            }
+            r = stream.read(&mut buf[end..]) => match r {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    last_activity = Instant::now();
+                    if end == 0 {
+                        msg_started = last_activity;
+                    }
+                    end += n;
+                }
+            },
+            _ = &mut timer => {
+                ctx.stats().add_dropped(reason, 1);
+                break;
+            }
+        }
+    }
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, stream.shutdown()).await;
+}
+
+/// Cuts and handles every complete frame in `data`, advancing `start`; replies go to `wbuf`.
+fn process<H: Handler>(
+    ctx: &WorkerCtx<H>,
+    mut data: &[u8],
+    peer: &Peer,
+    out: &mut Vec<u8>,
+    wbuf: &mut Vec<u8>,
+    start: &mut usize,
+) -> Next {
+    let stats = ctx.stats();
+    while !data.is_empty() {
+        match frame(data, &ctx.frame_limits) {
+            Ok(Frame::Incomplete) => break,
+            Ok(Frame::KeepAlive { len }) => {
+                let len = len.clamp(1, data.len());
+                // RFC 5626 ping (CRLFCRLF) gets a pong (CRLF).
+                if data[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+                    wbuf.extend_from_slice(b"\r\n");
+                }
+                stats.add_keepalive();
+                data = &data[len..];
+                *start += len;
+            }
+            Ok(Frame::Complete { len }) => {
+                let len = len.clamp(1, data.len());
+                stats.add_received(1);
+                out.clear();
+                let action = ctx.handler.on_message(&data[..len], peer, out);
+                data = &data[len..];
+                *start += len;
+                match action {
+                    Action::Reply => queue(wbuf, out, stats),
+                    Action::Drop => {}
+                    Action::Close => {
+                        queue(wbuf, out, stats);
+                        return Next::Close;
+                    }
+                    Action::SendConn(id) if Some(id) == peer.conn => queue(wbuf, out, stats),
+                    Action::SendConn(id) => ctx.send_conn(id, out),
+                    Action::Send {
+                        to,
+                        transport: Transport::Udp,
+                    } => send_udp(ctx, out, to, peer),
+                    Action::Send { to, transport } => ctx.send_stream_to(to, transport, out),
+                }
+            }
+            Err(e) => {
+                stats.add_dropped(DropReason::FrameError, 1);
+                out.clear();
+                let _ = ctx.handler.on_stream_error(data, &e, peer, out);
+                queue(wbuf, out, stats);
+                return Next::Close;
+            }
+        }
+    }
+    Next::Continue
+}
+
+fn queue(wbuf: &mut Vec<u8>, out: &[u8], stats: &crate::counters::WorkerCounters) {
+    if !out.is_empty() {
+        wbuf.extend_from_slice(out);
+        stats.add_sent(1);
+    }
+}
+
+/// Forwards over UDP from this worker's socket; a full send buffer drops (counted).
+fn send_udp<H>(ctx: &WorkerCtx<H>, out: &[u8], to: std::net::SocketAddr, peer: &Peer) {
+    if out.is_empty() {
+        return;
+    }
+    let stats = ctx.stats();
+    let Some(sock) = ctx.udp_socket_for(to, peer.local) else {
+        stats.add_dropped(DropReason::NoRoute, 1);
+        return;
+    };
+    match sock.try_send_to(out, to) {
+        Ok(_) => stats.add_sent(1),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            stats.add_dropped(DropReason::SendBufferFull, 1)
+        }
+        Err(_) => stats.add_dropped(DropReason::SendFailed, 1),
+    }
+}
+
+/// Writes and flushes `wbuf` (bounded by the idle timeout); false if the connection is unusable.
+async fn write_out<H, S: AsyncWrite + Unpin>(
+    ctx: &WorkerCtx<H>,
+    stream: &mut S,
+    wbuf: &mut Vec<u8>,
+) -> bool {
+    let write = async {
+        stream.write_all(wbuf).await?;
+        stream.flush().await
+    };
+    let ok = matches!(
+        tokio::time::timeout(ctx.limits.idle_timeout, write).await,
+        Ok(Ok(()))
+    );
+    if !ok {
+        ctx.stats().add_dropped(DropReason::SendFailed, 1);
+    }
+    wbuf.clear();
+    ok
+}

@@ -1,0 +1,9 @@
+//! Stream transports (TCP, TLS): accepting, the per-connection framing loop and the per-worker
+//! connection registry.
+
+mod accept;
+mod conn;
+mod registry;
+
+pub(crate) use accept::accept_loop;
+pub(crate) use registry::Registry;
