@@ -1,0 +1,284 @@
+# shellcheck shell=bash
+# Shared helpers for bench/*.sh: dependencies, build, starting and stopping
+# the targets (echo, director, kamailio, registrar), readiness, cleanup.
+#
+# Sourced, never run. Callers use `set -euo pipefail` and call bench_init first.
+#
+# Environment (all optional):
+#   BENCH_PORT            target port on 127.0.0.1                 (default 5070)
+#   BENCH_REGISTRAR_PORT  first port of the registrar simulator    (default 5090)
+#   BENCH_ADMIN_PORT      director admin HTTP port                 (default 9070)
+#   BENCH_CLIENT_CPUS     taskset CPU list for the load generator  (default: none)
+#   BENCH_TARGET_CPUS     taskset CPU list for the target          (default: none)
+#   BENCH_NO_BUILD=1      do not run cargo build (use existing target/release binaries)
+#   BENCH_NO_INSTALL=1    never call apt-get/pip (fail if something is missing)
+#   LOADGEN, DIRECTOR     binaries                                 (default target/release/...)
+#   KAMAILIO              kamailio binary                          (default: kamailio in PATH)
+#   KAMAILIO_SHM_MB / KAMAILIO_PKG_MB   -m / -M                     (default 256 / 16)
+#   KAMAILIO_MALLOC       shm and pkg memory manager (-x / -X)     (default fm)
+#   KAMAILIO_TCP=0        do not open the TCP listener              (default 1: UDP and TCP)
+#   ECHO_EXTRA_ARGS       extra args for `loadgen echo`            (default --reply-200)
+#   DIRECTOR_EXTRA_ARGS   extra args for `director`
+#   REGISTRAR_EXTRA_ARGS  extra args for `loadgen registrar`
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
+BENCH_PORT="${BENCH_PORT:-5070}"
+BENCH_REGISTRAR_PORT="${BENCH_REGISTRAR_PORT:-5090}"
+BENCH_ADMIN_PORT="${BENCH_ADMIN_PORT:-9070}"
+LOADGEN="${LOADGEN:-$REPO_DIR/target/release/loadgen}"
+DIRECTOR="${DIRECTOR:-$REPO_DIR/target/release/director}"
+KAMAILIO="${KAMAILIO:-kamailio}"
+KAMAILIO_SHM_MB="${KAMAILIO_SHM_MB:-256}"
+KAMAILIO_PKG_MB="${KAMAILIO_PKG_MB:-16}"
+KAMAILIO_MALLOC="${KAMAILIO_MALLOC:-fm}"
+KAMAILIO_TCP="${KAMAILIO_TCP:-1}"
+ECHO_EXTRA_ARGS="${ECHO_EXTRA_ARGS---reply-200}"
+DIRECTOR_EXTRA_ARGS="${DIRECTOR_EXTRA_ARGS:-}"
+REGISTRAR_EXTRA_ARGS="${REGISTRAR_EXTRA_ARGS:-}"
+
+# pids started by us, stopped by bench_cleanup (EXIT/INT/TERM trap)
+BENCH_PIDS=()
+TARGET_PID=""
+REGISTRAR_PID=""
+BENCH_WORK=""
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+bench_init() {
+    BENCH_WORK="$(mktemp -d "${TMPDIR:-/tmp}/sipbench.XXXXXX")"
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+bench_cleanup() {
+    local pid
+    for pid in "${BENCH_PIDS[@]}"; do
+        stop_pid "$pid"
+    done
+    BENCH_PIDS=()
+    if [[ -n "$BENCH_WORK" && -d "$BENCH_WORK" ]]; then
+        rm -rf "$BENCH_WORK"
+    fi
+}
+
+# stop_pid PID: TERM, wait up to 5 s, then KILL. Only ever our own children.
+stop_pid() {
+    local pid="$1" i
+    [[ -n "$pid" ]] || return 0
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "pid $pid did not stop on TERM, killing"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+forget_pid() {
+    local pid="$1" p keep=()
+    for p in "${BENCH_PIDS[@]}"; do
+        [[ "$p" == "$pid" ]] || keep+=("$p")
+    done
+    BENCH_PIDS=("${keep[@]}")
+}
+
+# --- dependencies -------------------------------------------------------------
+
+as_root() {
+    if [[ "$(id -u)" -eq 0 ]]; then "$@"; else sudo -n "$@"; fi
+}
+
+# ensure_apt PACKAGE COMMAND: install PACKAGE with apt-get when COMMAND is missing
+ensure_apt() {
+    local pkg="$1" cmd="$2"
+    command -v "$cmd" >/dev/null 2>&1 && return 0
+    [[ "${BENCH_NO_INSTALL:-0}" == 1 ]] && die "$cmd missing (package $pkg) and BENCH_NO_INSTALL=1"
+    log "installing $pkg (apt-get)"
+    # another apt-get may hold the dpkg lock: wait for it (up to 10 min)
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null ||
+        log "apt-get update failed, trying install anyway"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
+        --no-install-recommends "$pkg" >/dev/null
+    command -v "$cmd" >/dev/null 2>&1 || die "$pkg installed but $cmd still missing"
+}
+
+ensure_kamailio() {
+    ensure_apt kamailio "$KAMAILIO"
+    # the Debian package starts a system kamailio on 5060: we never use it,
+    # our instances run with their own cfg, ports and runtime dir.
+}
+
+ensure_sipp() { ensure_apt sip-tester sipp; }
+ensure_python() { ensure_apt python3 python3; }
+
+ensure_matplotlib() {
+    python3 -c 'import matplotlib' 2>/dev/null && return 0
+    [[ "${BENCH_NO_INSTALL:-0}" == 1 ]] && die "python3 matplotlib missing and BENCH_NO_INSTALL=1"
+    log "installing matplotlib (pip, falling back to apt python3-matplotlib)"
+    python3 -m pip install -q matplotlib 2>/dev/null ||
+        python3 -m pip install -q --break-system-packages matplotlib 2>/dev/null ||
+        ensure_apt python3-matplotlib true
+    python3 -c 'import matplotlib' 2>/dev/null || die "could not install matplotlib"
+}
+
+build_release() {
+    if [[ "${BENCH_NO_BUILD:-0}" == 1 ]]; then
+        log "BENCH_NO_BUILD=1: using existing binaries"
+    else
+        command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust: https://rustup.rs)"
+        log "cargo build --release -p director -p loadgen"
+        (cd "$REPO_DIR" && cargo build --release -q -p director -p loadgen)
+    fi
+    [[ -x "$LOADGEN" ]] || die "no loadgen binary at $LOADGEN"
+}
+
+need_director() { [[ -x "$DIRECTOR" ]] || die "no director binary at $DIRECTOR"; }
+
+# --- helpers ----------------------------------------------------------------------
+
+# cpu_prefix CPUS: print nothing, or "taskset -c CPUS" (one word a line) to prefix a command.
+# taskset execs the command, so $! of a backgrounded "${prefix[@]}" "${cmd[@]}" is the real pid.
+cpu_prefix() {
+    if [[ -n "$1" ]]; then printf '%s\n' taskset -c "$1"; fi
+}
+
+port_free() {
+    # true when nothing listens on 127.0.0.1:$1 (UDP or TCP)
+    ! ss -Hluatn 2>/dev/null | awk '{print $5}' | grep -qE "^(127\.0\.0\.1|0\.0\.0\.0|\*|\[::\]):$1\$"
+}
+
+wait_ready() {
+    local port="$1" timeout="${2:-20}"
+    python3 "$BENCH_DIR/lib/sipprobe.py" wait "127.0.0.1:$port" --timeout "$timeout"
+}
+
+machine_info() {
+    printf 'date: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    printf 'nproc: %s\n' "$(nproc)"
+    printf 'kernel: %s\n' "$(uname -srm)"
+    lscpu 2>/dev/null | grep -E '^(Model name|CPU\(s\)|Thread|Core|Socket|NUMA node\(s\)|CPU max MHz)' || true
+    printf 'kamailio: %s\n' "$("$KAMAILIO" -v 2>/dev/null | head -1 || echo missing)"
+    printf 'sipp: %s\n' "$(sipp -v 2>/dev/null | grep -o 'SIPp v[^ ]*' | head -1 || echo missing)"
+    printf 'git: %s\n' "$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+}
+
+# --- targets ------------------------------------------------------------------------
+
+# director_config MODE PORT FILE: our config for the run, from bench/director*.toml
+# with the port (and registrar ports in proxy mode) rewritten.
+director_config() {
+    local mode="$1" port="$2" out="$3" src
+    if [[ "$mode" == proxy ]]; then src="$BENCH_DIR/director-proxy.toml"; else src="$BENCH_DIR/director.toml"; fi
+    sed -e "s/@PORT@/$port/g" \
+        -e "s/@ADMIN_PORT@/$BENCH_ADMIN_PORT/g" \
+        -e "s/@REGISTRAR_PORT@/$BENCH_REGISTRAR_PORT/g" \
+        "$src" >"$out"
+}
+
+# kamailio_list MODE FILE: the dispatcher list for the run
+kamailio_list() {
+    local mode="$1" out="$2"
+    if [[ "$mode" == proxy ]]; then
+        printf '# generated: loopback registrar simulator\n1 sip:127.0.0.1:%s 0 0\n' "$BENCH_REGISTRAR_PORT" >"$out"
+    else
+        cp "$BENCH_DIR/kamailio/redirect.list" "$out"
+    fi
+}
+
+# start_target NAME MODE WORKERS LOGFILE: start NAME (echo|director|kamailio)
+# on 127.0.0.1:$BENCH_PORT and wait until it answers OPTIONS with 200.
+start_target() {
+    local name="$1" mode="$2" workers="$3" logf="$4" dir
+    port_free "$BENCH_PORT" || die "port $BENCH_PORT busy on loopback (set BENCH_PORT)"
+    dir="$BENCH_WORK/$name-$workers"
+    mkdir -p "$dir"
+    local -a cmd
+    case "$name" in
+    echo)
+        # shellcheck disable=SC2206 # word splitting of the extra args is intended
+        cmd=("$LOADGEN" echo --listen "127.0.0.1:$BENCH_PORT" --threads "$workers" $ECHO_EXTRA_ARGS)
+        ;;
+    director)
+        need_director
+        director_config "$mode" "$BENCH_PORT" "$dir/director.toml"
+        # shellcheck disable=SC2206
+        cmd=("$DIRECTOR" --config "$dir/director.toml" --workers "$workers" $DIRECTOR_EXTRA_ARGS)
+        ;;
+    kamailio)
+        local cfg="$BENCH_DIR/kamailio/redirect.cfg"
+        [[ "$mode" == proxy ]] && cfg="$BENCH_DIR/kamailio/proxy.cfg"
+        kamailio_list "$mode" "$dir/dispatcher.list"
+        cmd=("$KAMAILIO" -DD -E -f "$cfg"
+            --substdef "!DS_LIST!$dir/dispatcher.list!"
+            -l "udp:127.0.0.1:$BENCH_PORT"
+            -n "$workers"
+            -x "$KAMAILIO_MALLOC" -X "$KAMAILIO_MALLOC"
+            -m "$KAMAILIO_SHM_MB" -M "$KAMAILIO_PKG_MB"
+            -Y "$dir" -w "$dir")
+        if [[ "$KAMAILIO_TCP" == 1 ]]; then
+            cmd+=(-l "tcp:127.0.0.1:$BENCH_PORT" -N "$workers")
+        else
+            cmd+=(-T)
+        fi
+        ;;
+    *) die "unknown target $name (echo|director|kamailio)" ;;
+    esac
+    printf '%q ' "${cmd[@]}" >"$logf"
+    printf '\n' >>"$logf"
+    local -a pre
+    mapfile -t pre < <(cpu_prefix "${BENCH_TARGET_CPUS:-}")
+    "${pre[@]}" "${cmd[@]}" >>"$logf" 2>&1 &
+    TARGET_PID=$!
+    BENCH_PIDS+=("$TARGET_PID")
+    if ! wait_ready "$BENCH_PORT" 30; then
+        log "$name did not become ready; last lines of $logf:"
+        tail -n 20 "$logf" >&2 || true
+        stop_target
+        return 1
+    fi
+    kill -0 "$TARGET_PID" 2>/dev/null || die "$name exited right after start (see $logf)"
+}
+
+stop_target() {
+    [[ -n "$TARGET_PID" ]] || return 0
+    stop_pid "$TARGET_PID"
+    forget_pid "$TARGET_PID"
+    TARGET_PID=""
+    # let the kernel release the port before the next target binds it
+    local i
+    for ((i = 0; i < 50; i++)); do
+        port_free "$BENCH_PORT" && return 0
+        sleep 0.1
+    done
+    log "port $BENCH_PORT still busy after stopping the target"
+}
+
+# start_registrar THREADS LOGFILE: the registrar simulator (proxy mode)
+start_registrar() {
+    local threads="$1" logf="$2"
+    port_free "$BENCH_REGISTRAR_PORT" || die "port $BENCH_REGISTRAR_PORT busy (set BENCH_REGISTRAR_PORT)"
+    # shellcheck disable=SC2206
+    local -a cmd=("$LOADGEN" registrar --listen "127.0.0.1:$BENCH_REGISTRAR_PORT" --threads "$threads" $REGISTRAR_EXTRA_ARGS)
+    printf '%q ' "${cmd[@]}" >"$logf"
+    printf '\n' >>"$logf"
+    local -a pre
+    mapfile -t pre < <(cpu_prefix "${BENCH_TARGET_CPUS:-}")
+    "${pre[@]}" "${cmd[@]}" >>"$logf" 2>&1 &
+    REGISTRAR_PID=$!
+    BENCH_PIDS+=("$REGISTRAR_PID")
+    wait_ready "$BENCH_REGISTRAR_PORT" 20 || die "registrar simulator not ready (see $logf)"
+}
+
+stop_registrar() {
+    [[ -n "$REGISTRAR_PID" ]] || return 0
+    stop_pid "$REGISTRAR_PID"
+    forget_pid "$REGISTRAR_PID"
+    REGISTRAR_PID=""
+}

@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+"""Result handling for bench/*.sh (standard library only).
+
+  results.py record LOADGEN_JSON key=value...   one normalized run record (JSON line) on stdout
+  results.py record-sipp STAT_CSV key=value...  same from a SIPp -trace_stat CSV
+  results.py summarize RUNS_JSONL OUTDIR        results.json + results.md (medians, ratios), table on stdout
+  results.py latency RUNS_JSONL OUTDIR          latency.json + latency.md for open-loop runs
+  results.py last RUNS_JSONL                    one-line summary of the last record
+  results.py peak RESULTS_JSON TARGET WORKERS   median peak rate of TARGET at WORKERS (for latency.sh)
+
+A normalized record has: rate (responses/s), p50_us, p99_us, p999_us, sent,
+received, errors (when the source has them) plus the key=value pairs given.
+
+The loadgen JSON is read by key *names*, not by a fixed layout: the summary is
+flattened and the first key that looks like the achieved rate / a percentile is
+taken (units from the suffix: _ns, _us, _ms, _s). `record` fails loudly when it
+finds no rate, printing the keys it saw, so a changed loadgen output shows up.
+"""
+import csv
+import json
+import math
+import re
+import statistics
+import sys
+
+
+def flatten(obj, prefix=""):
+    out = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+    elif isinstance(obj, list):
+        pass
+    else:
+        out[prefix[:-1]] = obj
+    return out
+
+
+UNIT = {"ns": 1e-3, "us": 1.0, "micros": 1.0, "ms": 1e3, "millis": 1e3, "s": 1e6, "secs": 1e6}
+
+RATE_KEYS = [
+    r"(^|\.)achieved_rate(_per_s(ec)?)?$",
+    r"(^|\.)(responses|replies|ok|completed|transactions)_per_s(ec)?$",
+    r"(^|\.)(rate|throughput|rps|tps)$",
+    r"(^|\.)(rate|throughput)_per_s(ec)?$",
+]
+
+
+def pick_rate(flat):
+    for pat in RATE_KEYS:
+        for k, v in flat.items():
+            if re.search(pat, k, re.I) and isinstance(v, (int, float)) and not re.search(r"(offered|target|requested)", k, re.I):
+                return float(v), k
+    return None, None
+
+
+def pick_pct(flat, names):
+    """names: e.g. ['p50'] -> value in microseconds."""
+    for k, v in flat.items():
+        if not isinstance(v, (int, float)):
+            continue
+        leaf = k.lower()
+        for n in names:
+            m = re.search(r"(^|[._])" + re.escape(n) + r"(_(ns|us|micros|ms|millis|s|secs))?$", leaf)
+            if m:
+                unit = m.group(3)
+                if unit is None:
+                    # "latency_us.p50" style: unit in the parent key
+                    pm = re.search(r"_(ns|us|micros|ms|millis)\.[^.]*$", leaf)
+                    unit = pm.group(1) if pm else "us"
+                return float(v) * UNIT[unit]
+    return None
+
+
+def pick_int(flat, pats):
+    for pat in pats:
+        for k, v in flat.items():
+            if isinstance(v, (int, float)) and re.search(pat, k, re.I):
+                return v
+    return None
+
+
+def parse_kv(items):
+    out = {}
+    for it in items:
+        k, _, v = it.partition("=")
+        try:
+            out[k] = int(v)
+        except ValueError:
+            try:
+                out[k] = float(v)
+            except ValueError:
+                out[k] = v
+    return out
+
+
+def record_loadgen(path, kv):
+    with open(path) as f:
+        data = json.load(f)
+    flat = flatten(data)
+    rate, key = pick_rate(flat)
+    if rate is None:
+        sys.exit(f"results.py: no achieved-rate key in {path}; keys: {sorted(flat)}")
+    rec = {
+        "rate": rate,
+        "rate_key": key,
+        "p50_us": pick_pct(flat, ["p50", "p50_0", "median"]),
+        "p99_us": pick_pct(flat, ["p99", "p99_0"]),
+        "p999_us": pick_pct(flat, ["p999", "p99_9", "p99.9"]),
+        "sent": pick_int(flat, [r"(^|\.)(sent|requests_sent|requests)$"]),
+        "received": pick_int(flat, [r"(^|\.)(received|responses|replies|ok)$"]),
+        "errors": pick_int(flat, [r"(^|\.)(errors|failed|failures)$"]),
+        "timeouts": pick_int(flat, [r"(^|\.)(timeouts|timed_out|lost)$"]),
+        "source": path,
+    }
+    rec.update(kv)
+    return rec
+
+
+def sipp_time_us(s):
+    # "HH:MM:SS:uuuuuu" (ResponseTime columns)
+    parts = s.split(":")
+    if len(parts) != 4:
+        return None
+    h, m, sec, us = (int(p) for p in parts)
+    return ((h * 60 + m) * 60 + sec) * 1e6 + us
+
+
+def record_sipp(path, kv):
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f, delimiter=";"))
+    if len(rows) < 2:
+        sys.exit(f"results.py: no data rows in {path}")
+    head, last = rows[0], rows[-1]
+    col = {name: last[i] for i, name in enumerate(head) if i < len(last)}
+    rec = {
+        "rate": float(col["CallRate(C)"]),
+        "rate_key": "CallRate(C)",
+        "mean_us": sipp_time_us(col.get("ResponseTime1(C)", "")),
+        "sent": int(col["TotalCallCreated"]),
+        "received": int(col["SuccessfulCall(C)"]),
+        "errors": int(col["FailedCall(C)"]),
+        "retransmissions": int(col.get("Retransmissions(C)", 0) or 0),
+        "source": path,
+    }
+    rec.update(kv)
+    return rec
+
+
+def load_jsonl(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt_rate(x):
+    return "-" if x is None else f"{x / 1000:.1f}k"
+
+
+def fmt_us(x):
+    if x is None:
+        return "-"
+    return f"{x:.0f}" if x >= 100 else f"{x:.1f}"
+
+
+def fmt_ratio(x):
+    return "-" if x is None else f"{x:.2f}"
+
+
+def summarize(runs_path, outdir):
+    runs = load_jsonl(runs_path)
+    targets = []
+    for r in runs:
+        if r["target"] not in targets:
+            targets.append(r["target"])
+    workers = sorted({r["workers"] for r in runs})
+    mode = runs[0].get("mode", "redirect") if runs else "redirect"
+    rows = []
+    for w in workers:
+        row = {"workers": w, "targets": {}}
+        for t in targets:
+            rs = [r for r in runs if r["workers"] == w and r["target"] == t]
+            if not rs:
+                continue
+            row["targets"][t] = {
+                "runs": len(rs),
+                "rates": [r["rate"] for r in rs],
+                "median_rate": med([r["rate"] for r in rs]),
+                "min_rate": min(r["rate"] for r in rs),
+                "max_rate": max(r["rate"] for r in rs),
+                "median_p50_us": med([r.get("p50_us") for r in rs]),
+                "median_p99_us": med([r.get("p99_us") for r in rs]),
+            }
+        d = row["targets"].get("director", {}).get("median_rate")
+        for ref in ("kamailio", "echo"):
+            x = row["targets"].get(ref, {}).get("median_rate")
+            row[f"director/{ref}"] = d / x if d and x else None
+        rows.append(row)
+    out = {"mode": mode, "targets": targets, "workers": workers, "rows": rows, "runs": runs}
+    with open(f"{outdir}/results.json", "w") as f:
+        json.dump(out, f, indent=2)
+    lines = []
+    hdr = ["workers"]
+    for t in targets:
+        hdr += [f"{t} rate", f"{t} p50 us", f"{t} p99 us"]
+    hdr += ["director/kamailio", "director/echo"]
+    lines.append("| " + " | ".join(hdr) + " |")
+    lines.append("|" + "---|" * len(hdr))
+    for row in rows:
+        cells = [str(row["workers"])]
+        for t in targets:
+            s = row["targets"].get(t)
+            if s:
+                cells += [fmt_rate(s["median_rate"]), fmt_us(s["median_p50_us"]), fmt_us(s["median_p99_us"])]
+            else:
+                cells += ["-", "-", "-"]
+        cells += [fmt_ratio(row["director/kamailio"]), fmt_ratio(row["director/echo"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    table = "\n".join(lines)
+    nrounds = max((s["runs"] for row in rows for s in row["targets"].values()), default=0)
+    md = [
+        f"# Benchmark results ({mode} mode)",
+        "",
+        f"Median over {nrounds} alternating round(s) per cell; rate = responses/s seen by the client;",
+        "p50/p99 = median over rounds of each run's percentile (microseconds).",
+        "",
+        table,
+        "",
+        "## All runs",
+        "",
+        "| round | workers | target | rate | p50 us | p99 us | p99.9 us | errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in runs:
+        md.append(
+            f"| {r.get('round', '-')} | {r['workers']} | {r['target']} | {fmt_rate(r['rate'])} | "
+            f"{fmt_us(r.get('p50_us'))} | {fmt_us(r.get('p99_us'))} | {fmt_us(r.get('p999_us'))} | {r.get('errors', '-')} |"
+        )
+    with open(f"{outdir}/results.md", "w") as f:
+        f.write("\n".join(md) + "\n")
+    print(table)
+
+
+def latency(runs_path, outdir):
+    runs = load_jsonl(runs_path)
+    groups = {}
+    for r in runs:
+        groups.setdefault((r["target"], r["workers"], r["offered"]), []).append(r)
+    points = []
+    for (t, w, offered), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
+        points.append({
+            "target": t, "workers": w, "offered": offered,
+            "fraction": rs[0].get("fraction"),
+            "peak": rs[0].get("peak"),
+            "achieved": med([r["rate"] for r in rs]),
+            "p50_us": med([r.get("p50_us") for r in rs]),
+            "p99_us": med([r.get("p99_us") for r in rs]),
+            "p999_us": med([r.get("p999_us") for r in rs]),
+            "runs": len(rs),
+        })
+    with open(f"{outdir}/latency.json", "w") as f:
+        json.dump({"points": points, "runs": runs}, f, indent=2)
+    lines = [
+        "| target | workers | offered | % of peak | achieved | p50 us | p99 us | p99.9 us |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for p in points:
+        frac = "-" if p["fraction"] is None else f"{100 * p['fraction']:.0f}%"
+        lines.append(
+            f"| {p['target']} | {p['workers']} | {fmt_rate(p['offered'])} | {frac} | {fmt_rate(p['achieved'])} | "
+            f"{fmt_us(p['p50_us'])} | {fmt_us(p['p99_us'])} | {fmt_us(p['p999_us'])} |"
+        )
+    table = "\n".join(lines)
+    with open(f"{outdir}/latency.md", "w") as f:
+        f.write("# Latency vs offered load (open loop)\n\n" + table + "\n")
+    print(table)
+
+
+def peak(results_path, target, workers):
+    with open(results_path) as f:
+        data = json.load(f)
+    for row in data["rows"]:
+        if int(row["workers"]) == int(workers) and target in row["targets"]:
+            print(int(math.floor(row["targets"][target]["median_rate"])))
+            return
+    sys.exit(f"results.py: no {target} at {workers} workers in {results_path}")
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "record":
+        print(json.dumps(record_loadgen(args[0], parse_kv(args[1:]))))
+    elif cmd == "record-sipp":
+        print(json.dumps(record_sipp(args[0], parse_kv(args[1:]))))
+    elif cmd == "summarize":
+        summarize(args[0], args[1])
+    elif cmd == "latency":
+        latency(args[0], args[1])
+    elif cmd == "last":
+        r = load_jsonl(args[0])[-1]
+        print(f"{r['rate']:.0f}/s p50 {fmt_us(r.get('p50_us'))} us p99 {fmt_us(r.get('p99_us'))} us")
+    elif cmd == "peak":
+        peak(args[0], args[1], args[2])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
