@@ -25,11 +25,13 @@ pub enum DropReason {
     TlsHandshake,
     /// A receive error other than "would block".
     RecvError,
+    /// The handler panicked on the message (caught; the worker goes on).
+    HandlerPanic,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 10;
+    pub const COUNT: usize = 11;
     /// Every reason, in index order.
     pub const ALL: [DropReason; Self::COUNT] = [
         DropReason::Oversize,
@@ -42,6 +44,7 @@ impl DropReason {
         DropReason::NoRoute,
         DropReason::TlsHandshake,
         DropReason::RecvError,
+        DropReason::HandlerPanic,
     ];
 
     /// A metric label.
@@ -57,6 +60,7 @@ impl DropReason {
             DropReason::NoRoute => "no_route",
             DropReason::TlsHandshake => "tls_handshake",
             DropReason::RecvError => "recv_error",
+            DropReason::HandlerPanic => "handler_panic",
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -10,7 +11,10 @@ use tokio::net::UdpSocket;
 
 use crate::counters::WorkerCounters;
 use crate::stream::Registry;
-use crate::{ConnId, Counters, DropReason, FrameLimits, Limits, Shutdown, Transport};
+use crate::{
+    Action, ConnId, Counters, DropReason, FrameError, FrameLimits, Handler, Limits, Peer, Shutdown,
+    Transport,
+};
 
 /// State shared by one worker's tasks.
 #[derive(Debug)]
@@ -24,6 +28,36 @@ pub(crate) struct WorkerCtx<H> {
     pub registry: RefCell<Registry>,
     /// This worker's UDP sockets with their listener addresses.
     pub udp: Vec<(SocketAddr, Rc<UdpSocket>)>,
+}
+
+impl<H: Handler> WorkerCtx<H> {
+    /// Calls the handler, turning a panic into a counted drop so one bad message cannot take
+    /// the worker's loop down.
+    pub(crate) fn on_message(&self, msg: &[u8], peer: &Peer, out: &mut Vec<u8>) -> Action {
+        match catch_unwind(AssertUnwindSafe(|| self.handler.on_message(msg, peer, out))) {
+            Ok(a) => a,
+            Err(_) => {
+                out.clear();
+                self.stats().add_dropped(DropReason::HandlerPanic, 1);
+                Action::Drop
+            }
+        }
+    }
+
+    /// [`Handler::on_stream_error`] with the same panic guard.
+    pub(crate) fn on_stream_error(
+        &self,
+        head: &[u8],
+        err: &FrameError,
+        peer: &Peer,
+        out: &mut Vec<u8>,
+    ) {
+        let call = AssertUnwindSafe(|| self.handler.on_stream_error(head, err, peer, out));
+        if catch_unwind(call).is_err() {
+            out.clear();
+            self.stats().add_dropped(DropReason::HandlerPanic, 1);
+        }
+    }
 }
 
 impl<H> WorkerCtx<H> {

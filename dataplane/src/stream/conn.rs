@@ -143,7 +143,7 @@ fn process<H: Handler>(
                 let len = len.clamp(1, data.len());
                 stats.add_received(1);
                 out.clear();
-                let action = ctx.handler.on_message(&data[..len], peer, out);
+                let action = ctx.on_message(&data[..len], peer, out);
                 data = &data[len..];
                 *start += len;
                 match action {
@@ -165,7 +165,7 @@ fn process<H: Handler>(
             Err(e) => {
                 stats.add_dropped(DropReason::FrameError, 1);
                 out.clear();
-                let _ = ctx.handler.on_stream_error(data, &e, peer, out);
+                ctx.on_stream_error(data, &e, peer, out);
                 queue(wbuf, out, stats);
                 return Next::Close;
             }

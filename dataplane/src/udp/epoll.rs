@@ -82,7 +82,7 @@ fn handle_batch<H: Handler>(
             worker: ctx.index,
         };
         let Some(out) = tx.next_buf() else { break };
-        match ctx.handler.on_message(data, &peer, out) {
+        match ctx.on_message(data, &peer, out) {
             Action::Reply | Action::Close => {
                 let (addr, len) = rx.raw_addr(i);
                 tx.commit_raw(addr, len);

@@ -13,12 +13,15 @@ use dataplane::{
 };
 
 /// Replies `ECHO <worker> ` + the message; a message starting with `CLOSE` gets its echo and then
-/// the connection is closed, `DROP` gets nothing, `FWD <port>` is forwarded to 127.0.0.1:<port>.
+/// the connection is closed, `DROP` gets nothing, `FWD <port>` is forwarded to 127.0.0.1:<port>,
+/// `PUSH`/`PUSHADDR` go over the connection of the last `REG` (by id / by remote address).
 #[derive(Debug, Default)]
 pub struct Echo {
     pub messages: AtomicUsize,
     pub stream_errors: Mutex<Vec<(String, Vec<u8>)>>,
     pub workers_seen: Mutex<Vec<usize>>,
+    /// The stream connection of the last `REG` message; `PUSH` messages are sent over it.
+    pub registered: Mutex<Option<(dataplane::ConnId, SocketAddr)>>,
 }
 
 impl Handler for Echo {
@@ -29,6 +32,22 @@ impl Handler for Echo {
             if !w.contains(&peer.worker) {
                 w.push(peer.worker);
             }
+        }
+        if msg.starts_with(b"REG") {
+            *self.registered.lock().unwrap() = peer.conn.map(|c| (c, peer.remote));
+        }
+        if msg.starts_with(b"PUSHADDR") {
+            let (_, remote) = self.registered.lock().unwrap().unwrap();
+            out.extend_from_slice(msg);
+            return Action::Send {
+                to: remote,
+                transport: Transport::Tcp,
+            };
+        }
+        if msg.starts_with(b"PUSH") {
+            let (conn, _) = self.registered.lock().unwrap().unwrap();
+            out.extend_from_slice(msg);
+            return Action::SendConn(conn);
         }
         if msg.starts_with(b"DROP") {
             return Action::Drop;
@@ -96,6 +115,11 @@ pub struct Running {
 impl Running {
     pub fn addr(&self, t: Transport) -> SocketAddr {
         self.addrs.iter().find(|(tt, _)| *tt == t).unwrap().1
+    }
+
+    /// Triggers shutdown without waiting.
+    pub fn trigger(&self) {
+        self.trigger.trigger();
     }
 
     /// Triggers shutdown and waits (at most 5 s) for the engine to stop.
