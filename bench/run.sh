@@ -38,7 +38,6 @@ USERS=100000
 TARGETS="echo director kamailio"
 MODE=redirect
 OUT=""
-LOADGEN_EXTRA_ARGS="${LOADGEN_EXTRA_ARGS:-}"
 REGISTRAR_THREADS="${REGISTRAR_THREADS:-1}"
 
 while [[ $# -gt 0 ]]; do
@@ -83,7 +82,10 @@ if [[ "$MODE" == proxy ]]; then
     start_registrar "$REGISTRAR_THREADS" "$OUT/logs/registrar.log"
 fi
 
-mapfile -t CLIENT_PRE < <(cpu_prefix "${BENCH_CLIENT_CPUS:-}")
+LG_DURATION="$DURATION"
+LG_IN_FLIGHT="$IN_FLIGHT"
+LG_THREADS="$CLIENT_THREADS"
+LG_USERS="$USERS"
 
 # run_one ROUND WORKERS TARGET
 run_one() {
@@ -95,18 +97,8 @@ run_one() {
         log "round $round, $w worker(s), $t: target failed to start, skipped"
         return 0
     fi
-    local -a cmd=("$LOADGEN" register --target "127.0.0.1:$BENCH_PORT" --transport udp
-        --duration "$DURATION" --in-flight "$IN_FLIGHT" --threads "$CLIENT_THREADS"
-        --users "$USERS" --json "$json" --quiet)
-    if [[ -n "$LOADGEN_EXTRA_ARGS" ]]; then
-        local -a extra
-        read -r -a extra <<<"$LOADGEN_EXTRA_ARGS"
-        cmd+=("${extra[@]}")
-    fi
-    printf '%q ' "${cmd[@]}" >"$OUT/logs/$tag.loadgen.log"
-    printf '\n' >>"$OUT/logs/$tag.loadgen.log"
     local rc=0
-    "${CLIENT_PRE[@]}" "${cmd[@]}" >>"$OUT/logs/$tag.loadgen.log" 2>&1 || rc=$?
+    loadgen_register "$json" "$OUT/logs/$tag.loadgen.log" || rc=$?
     stop_target
     if [[ $rc -ne 0 || ! -s "$json" ]]; then
         log "round $round, $w worker(s), $t: loadgen failed (rc=$rc), see $OUT/logs/$tag.loadgen.log"

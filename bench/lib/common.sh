@@ -282,3 +282,26 @@ stop_registrar() {
     forget_pid "$REGISTRAR_PID"
     REGISTRAR_PID=""
 }
+
+# --- the client -------------------------------------------------------------------------
+
+# loadgen_register JSON LOGFILE [EXTRA ARGS...]: one `loadgen register` run against
+# 127.0.0.1:$BENCH_PORT with the settings in LG_* (set by the caller), under
+# BENCH_CLIENT_CPUS. Returns loadgen's status; the JSON summary goes to JSON.
+#   LG_DURATION LG_IN_FLIGHT LG_THREADS LG_USERS; LOADGEN_EXTRA_ARGS appended last.
+loadgen_register() {
+    local json="$1" logf="$2"
+    shift 2
+    local -a pre cmd extra=()
+    mapfile -t pre < <(cpu_prefix "${BENCH_CLIENT_CPUS:-}")
+    cmd=("$LOADGEN" register --target "127.0.0.1:$BENCH_PORT" --transport udp
+        --duration "$LG_DURATION" --in-flight "$LG_IN_FLIGHT" --threads "$LG_THREADS"
+        --users "$LG_USERS" --json "$json" --quiet "$@")
+    if [[ -n "${LOADGEN_EXTRA_ARGS:-}" ]]; then
+        read -r -a extra <<<"$LOADGEN_EXTRA_ARGS"
+        cmd+=("${extra[@]}")
+    fi
+    printf '%q ' "${cmd[@]}" >"$logf"
+    printf '\n' >>"$logf"
+    "${pre[@]}" "${cmd[@]}" >>"$logf" 2>&1
+}

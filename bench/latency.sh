@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Latency vs offered load: open-loop `loadgen register --rate R` runs at
+# fractions of each target's measured peak, recording achieved rate and
+# p50/p99/p99.9 (loadgen corrects for coordinated omission), then a PNG.
+#
+# Usage: bench/latency.sh [options]
+#   --targets "director kamailio echo"
+#   --workers N            one worker count                            (default 2)
+#   --duration S           seconds per run                             (default 5)
+#   --rounds N             runs per point (median)                     (default 1)
+#   --fractions "0.1 ..."  offered load as fractions of the peak
+#                          (default "0.1 0.25 0.5 0.75 0.9 1.0 1.1 1.2")
+#   --peak-from FILE       results.json of a bench/run.sh run: peaks from there
+#   --peak N               same peak (requests/s) for every target
+#                          (default: measure each target's peak first, closed loop)
+#   --in-flight N          in-flight cap / closed-loop window           (default 64)
+#   --client-threads N     loadgen threads                              (default 1)
+#   --users N              distinct users                               (default 100000)
+#   --mode redirect|proxy  as in run.sh                                 (default redirect)
+#   --out DIR              (default bench/results/<date>-latency)
+#   --png FILE             plot here too (e.g. docs/img/latency.png)
+#   -h, --help
+#
+# Environment: bench/lib/common.sh; LOADGEN_RATE_FLAG (default --rate),
+# LOADGEN_EXTRA_ARGS, REGISTRAR_THREADS.
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
+
+TARGETS="director kamailio echo"
+WORKERS=2
+DURATION=5
+ROUNDS=1
+FRACTIONS="0.1 0.25 0.5 0.75 0.9 1.0 1.1 1.2"
+PEAK_FROM=""
+PEAK=""
+IN_FLIGHT=64
+CLIENT_THREADS=1
+USERS=100000
+MODE=redirect
+OUT=""
+PNG=""
+LOADGEN_RATE_FLAG="${LOADGEN_RATE_FLAG:---rate}"
+REGISTRAR_THREADS="${REGISTRAR_THREADS:-1}"
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+    --targets) TARGETS="$2"; shift 2 ;;
+    --workers) WORKERS="$2"; shift 2 ;;
+    --duration) DURATION="$2"; shift 2 ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
+    --fractions) FRACTIONS="$2"; shift 2 ;;
+    --peak-from) PEAK_FROM="$2"; shift 2 ;;
+    --peak) PEAK="$2"; shift 2 ;;
+    --in-flight) IN_FLIGHT="$2"; shift 2 ;;
+    --client-threads) CLIENT_THREADS="$2"; shift 2 ;;
+    --users) USERS="$2"; shift 2 ;;
+    --mode) MODE="$2"; shift 2 ;;
+    --out) OUT="$2"; shift 2 ;;
+    --png) PNG="$2"; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown option $1" ;;
+    esac
+done
+[[ "$MODE" == redirect || "$MODE" == proxy ]] || die "--mode must be redirect or proxy"
+OUT="${OUT:-$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)-latency}"
+
+bench_init
+read -r -a TARGET_LIST <<<"$TARGETS"
+read -r -a FRACTION_LIST <<<"$FRACTIONS"
+
+ensure_python
+for t in "${TARGET_LIST[@]}"; do
+    [[ "$t" == kamailio ]] && ensure_kamailio
+done
+build_release
+
+mkdir -p "$OUT/logs"
+RUNS="$OUT/latency-runs.jsonl"
+: >"$RUNS"
+machine_info >"$OUT/machine.txt"
+printf '%q ' "$0" --targets "$TARGETS" --workers "$WORKERS" --duration "$DURATION" --rounds "$ROUNDS" \
+    --fractions "$FRACTIONS" --in-flight "$IN_FLIGHT" --client-threads "$CLIENT_THREADS" --users "$USERS" \
+    --mode "$MODE" --out "$OUT" >"$OUT/command.txt"
+[[ -n "$PEAK_FROM" ]] && printf -- '--peak-from %q ' "$PEAK_FROM" >>"$OUT/command.txt"
+[[ -n "$PEAK" ]] && printf -- '--peak %q ' "$PEAK" >>"$OUT/command.txt"
+printf '\n' >>"$OUT/command.txt"
+log "results in $OUT"
+
+LG_DURATION="$DURATION"
+LG_IN_FLIGHT="$IN_FLIGHT"
+LG_THREADS="$CLIENT_THREADS"
+LG_USERS="$USERS"
+
+if [[ "$MODE" == proxy ]]; then
+    start_registrar "$REGISTRAR_THREADS" "$OUT/logs/registrar.log"
+fi
+
+# peak_of TARGET: requests/s
+peak_of() {
+    local t="$1"
+    if [[ -n "$PEAK" ]]; then
+        echo "$PEAK"
+    elif [[ -n "$PEAK_FROM" ]]; then
+        python3 "$BENCH_DIR/lib/results.py" peak "$PEAK_FROM" "$t" "$WORKERS"
+    else
+        local json="$OUT/logs/peak-$t.json"
+        start_target "$t" "$MODE" "$WORKERS" "$OUT/logs/peak-$t.target.log" || return 1
+        local rc=0
+        loadgen_register "$json" "$OUT/logs/peak-$t.loadgen.log" || rc=$?
+        stop_target
+        [[ $rc -eq 0 && -s "$json" ]] || return 1
+        python3 "$BENCH_DIR/lib/results.py" record "$json" "target=$t" |
+            python3 -c 'import json,sys; print(int(json.load(sys.stdin)["rate"]))'
+    fi
+}
+
+declare -A PEAKS=()
+for t in "${TARGET_LIST[@]}"; do
+    if p="$(peak_of "$t")" && [[ -n "$p" ]]; then
+        PEAKS[$t]="$p"
+        log "$t: peak $p/s"
+    else
+        log "$t: could not get a peak, skipped"
+    fi
+done
+
+# alternate targets at every point, and go up in load (a point past the peak
+# leaves queues behind only in the process that is stopped right after it)
+for f in "${FRACTION_LIST[@]}"; do
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for t in "${TARGET_LIST[@]}"; do
+            [[ -n "${PEAKS[$t]:-}" ]] || continue
+            peak="${PEAKS[$t]}"
+            rate="$(python3 -c "print(max(1, round($peak * $f)))")"
+            tag="f${f}-r${round}-${t}"
+            json="$OUT/logs/$tag.json"
+            log "$t: offered $rate/s ($f of peak), round $round"
+            start_target "$t" "$MODE" "$WORKERS" "$OUT/logs/$tag.target.log" || continue
+            rc=0
+            loadgen_register "$json" "$OUT/logs/$tag.loadgen.log" "$LOADGEN_RATE_FLAG" "$rate" || rc=$?
+            stop_target
+            if [[ $rc -ne 0 || ! -s "$json" ]]; then
+                log "$t at $rate/s: loadgen failed (rc=$rc), see $OUT/logs/$tag.loadgen.log"
+                continue
+            fi
+            python3 "$BENCH_DIR/lib/results.py" record "$json" "target=$t" "workers=$WORKERS" \
+                "offered=$rate" "fraction=$f" "peak=$peak" "round=$round" "mode=$MODE" >>"$RUNS"
+            log "$t at $rate/s: $(python3 "$BENCH_DIR/lib/results.py" last "$RUNS")"
+        done
+    done
+done
+
+stop_registrar
+[[ -s "$RUNS" ]] || die "no successful runs; see $OUT/logs"
+python3 "$BENCH_DIR/lib/results.py" latency "$RUNS" "$OUT"
+ensure_matplotlib
+python3 "$BENCH_DIR/plot.py" "$OUT/latency.json" "$OUT/latency.png"
+if [[ -n "$PNG" ]]; then
+    mkdir -p "$(dirname "$PNG")"
+    cp "$OUT/latency.png" "$PNG"
+fi
+log "wrote $OUT/latency.json, $OUT/latency.md, $OUT/latency.png"
