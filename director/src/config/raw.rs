@@ -1,0 +1,87 @@
+//! The configuration file as written: serde structures mirroring the TOML, every field
+//! `Spanned` so that validation can name its line. Unknown fields are errors.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::topology::{Mode, Transport};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    pub director: Option<RawDirector>,
+    #[serde(default)]
+    pub listen: Vec<Spanned<RawListen>>,
+    #[serde(default)]
+    pub admin: Option<Spanned<RawAdmin>>,
+    #[serde(default)]
+    pub health: Option<RawHealth>,
+    #[serde(default)]
+    pub pool: Vec<Spanned<RawPool>>,
+    #[serde(default)]
+    pub homing: Vec<Spanned<RawHoming>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDirector {
+    pub workers: Option<Spanned<u32>>,
+    pub mode: Option<Spanned<Mode>>,
+    pub expires: Option<Spanned<u32>>,
+    pub domain: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawListen {
+    pub address: Spanned<String>,
+    pub transport: Option<Spanned<Transport>>,
+    pub certificate: Option<Spanned<String>>,
+    pub private_key: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAdmin {
+    pub address: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHealth {
+    pub interval_ms: Option<Spanned<u64>>,
+    pub timeout_ms: Option<Spanned<u64>>,
+    pub down_after: Option<Spanned<u32>>,
+    pub up_after: Option<Spanned<u32>>,
+    pub failover_interval_s: Option<Spanned<u64>>,
+    pub failback_interval_s: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPool {
+    pub id: Spanned<String>,
+    pub weight: Option<Spanned<u32>>,
+    pub backup: Option<Spanned<String>>,
+    pub homed_only: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub registrar: Vec<Spanned<RawRegistrar>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRegistrar {
+    pub id: Spanned<String>,
+    pub contact: Spanned<String>,
+    pub weight: Option<Spanned<u32>>,
+    pub address: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHoming {
+    pub user: Option<Spanned<String>>,
+    pub domain: Option<Spanned<String>>,
+    pub pool: Spanned<String>,
+}

@@ -1,0 +1,81 @@
+//! The validated configuration: process settings (workers, listeners, admin, health) and the
+//! routing [`Topology`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::topology::{Topology, Transport};
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Worker threads; 0 means one per core.
+    pub workers: u32,
+    /// Sockets to listen on (at least one).
+    pub listeners: Vec<Listener>,
+    /// The admin HTTP server, if enabled.
+    pub admin: Option<AdminSettings>,
+    /// Registrar probing and pool failover timing.
+    pub health: HealthSettings,
+    /// Pools, registrars, homing and redirect settings.
+    pub topology: Topology,
+}
+
+/// One listening socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    /// Address and port.
+    pub address: SocketAddr,
+    /// Transport.
+    pub transport: Transport,
+    /// Certificate and key, for TLS only.
+    pub tls: Option<TlsFiles>,
+}
+
+/// PEM files of a TLS listener (relative paths resolved against the configuration file's
+/// directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificate chain (PEM).
+    pub certificate: PathBuf,
+    /// Private key (PEM).
+    pub private_key: PathBuf,
+}
+
+/// The admin HTTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdminSettings {
+    /// Where it listens (default 127.0.0.1:8080).
+    pub address: SocketAddr,
+}
+
+/// Registrar probing (SIP OPTIONS) and pool failover/failback timing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthSettings {
+    /// Time between probes of one registrar (default 5 s).
+    pub interval: Duration,
+    /// How long to wait for a probe's answer (default 2 s, at most `interval`).
+    pub timeout: Duration,
+    /// Consecutive failed probes before a registrar is down (default 3).
+    pub down_after: u32,
+    /// Consecutive answered probes before a down registrar is up (default 2).
+    pub up_after: u32,
+    /// How long a primary pool must be unreachable before its backup takes over (default 120 s).
+    pub failover_interval: Duration,
+    /// How long a primary pool must be healthy again before it takes its users back (default 240 s).
+    pub failback_interval: Duration,
+}
+
+impl Default for HealthSettings {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_millis(5000),
+            timeout: Duration::from_millis(2000),
+            down_after: 3,
+            up_after: 2,
+            failover_interval: Duration::from_secs(120),
+            failback_interval: Duration::from_secs(240),
+        }
+    }
+}
