@@ -6,6 +6,7 @@
   results.py summarize RUNS_JSONL OUTDIR        results.json + results.md (medians, ratios), table on stdout
   results.py latency RUNS_JSONL OUTDIR          latency.json + latency.md for open-loop runs
   results.py last RUNS_JSONL                    one-line summary of the last record
+  results.py sipp RUNS_JSONL OUTDIR             sipp.json + sipp.md (SIPp vs loadgen per target)
   results.py peak RESULTS_JSON TARGET WORKERS   median peak rate of TARGET at WORKERS (for latency.sh)
 
 A normalized record has: rate (responses/s), p50_us, p99_us, p999_us, sent,
@@ -133,8 +134,29 @@ def record_sipp(path, kv):
         sys.exit(f"results.py: no data rows in {path}")
     head, last = rows[0], rows[-1]
     col = {name: last[i] for i, name in enumerate(head) if i < len(last)}
+    # SIPp times have millisecond resolution: take percentiles as bucket bounds
+    # of the ResponseTimeRepartition (ms), e.g. p99_le_ms = 2 means p99 < 2 ms.
+    buckets = []
+    for name, v in col.items():
+        m = re.match(r"ResponseTimeRepartition1_(<|>=)(\d+)$", name)
+        if m and v.strip():
+            bound = float(m.group(2)) if m.group(1) == "<" else math.inf
+            buckets.append((bound, int(v)))
+    buckets.sort()
+    total = sum(n for _, n in buckets)
+
+    def bucket_pct(q):
+        acc = 0
+        for bound, n in buckets:
+            acc += n
+            if total and acc >= q * total:
+                return bound if bound != math.inf else None
+        return None
+
     rec = {
         "rate": float(col["CallRate(C)"]),
+        "p50_le_ms": bucket_pct(0.5),
+        "p99_le_ms": bucket_pct(0.99),
         "rate_key": "CallRate(C)",
         "mean_us": sipp_time_us(col.get("ResponseTime1(C)", "")),
         "sent": int(col["TotalCallCreated"]),
@@ -280,6 +302,49 @@ def latency(runs_path, outdir):
     print(table)
 
 
+def sipp_summary(runs_path, outdir):
+    runs = load_jsonl(runs_path)
+    groups = {}
+    for r in runs:
+        groups.setdefault((r["target"], r.get("client", "sipp")), []).append(r)
+    targets = []
+    for r in runs:
+        if r["target"] not in targets:
+            targets.append(r["target"])
+    rows = []
+    for t in targets:
+        row = {"target": t}
+        for client in ("sipp", "loadgen"):
+            rs = groups.get((t, client), [])
+            row[client] = {
+                "runs": len(rs),
+                "median_rate": med([r["rate"] for r in rs]),
+                "errors": sum((r.get("errors") or 0) for r in rs),
+                "p99_le_ms": med([r.get("p99_le_ms") for r in rs]),
+                "p99_us": med([r.get("p99_us") for r in rs]),
+            } if rs else None
+        s, lg = row["sipp"], row["loadgen"]
+        row["loadgen/sipp"] = lg["median_rate"] / s["median_rate"] if s and lg and s["median_rate"] else None
+        rows.append(row)
+    with open(f"{outdir}/sipp.json", "w") as f:
+        json.dump({"rows": rows, "runs": runs}, f, indent=2)
+    lines = [
+        "| target | workers | SIPp rate | SIPp failed calls | SIPp p99 below (ms) | loadgen rate | loadgen/SIPp |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        s, lg = row["sipp"], row["loadgen"]
+        w = next((r["workers"] for r in runs if r["target"] == row["target"]), "-")
+        lines.append(
+            f"| {row['target']} | {w} | {fmt_rate(s and s['median_rate'])} | {s['errors'] if s else '-'} | "
+            f"{'-' if not s or s['p99_le_ms'] is None else '%g' % s['p99_le_ms']} | {fmt_rate(lg and lg['median_rate'])} | {fmt_ratio(row['loadgen/sipp'])} |"
+        )
+    table = "\n".join(lines)
+    with open(f"{outdir}/sipp.md", "w") as f:
+        f.write("# SIPp reference runs\n\n" + table + "\n")
+    print(table)
+
+
 def peak(results_path, target, workers):
     with open(results_path) as f:
         data = json.load(f)
@@ -305,6 +370,8 @@ def main():
     elif cmd == "last":
         r = load_jsonl(args[0])[-1]
         print(f"{r['rate']:.0f}/s p50 {fmt_us(r.get('p50_us'))} us p99 {fmt_us(r.get('p99_us'))} us")
+    elif cmd == "sipp":
+        sipp_summary(args[0], args[1])
     elif cmd == "peak":
         peak(args[0], args[1], args[2])
     else:
