@@ -1,1 +1,38 @@
-//! Zero-copy SIP wire codec (placeholder until the parser lands).
+//! Zero-copy SIP wire codec (RFC 3261): bytes -> [`Message`] view holding offsets into the
+//! borrowed buffer, lazily parsed typed headers (URI, Via, name-addr, CSeq...), stream framing
+//! for TCP/TLS ([`frame`]), a byte-exact serializer with splice edits ([`apply_edits`]), a
+//! response builder ([`ResponseWriter`]) and the request checks of a stateless element
+//! ([`validate_request`]). No sockets, no clock, no `unsafe`, no allocation while parsing.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod accessors;
+mod error;
+mod frame;
+pub mod fuzz;
+mod header_name;
+mod lex;
+mod message;
+mod method;
+mod name_addr;
+mod response;
+mod start_line;
+mod uri;
+mod validate;
+mod via;
+mod write;
+
+pub use accessors::CSeq;
+pub use error::ParseError;
+pub use frame::{frame, Frame, FrameError, Limits};
+pub use header_name::HeaderName;
+pub use message::{parse, Header, Message, MAX_HEADERS};
+pub use method::Method;
+pub use name_addr::{Contact, NameAddr};
+pub use response::ResponseWriter;
+pub use start_line::StartLine;
+pub use uri::{percent_decode, Scheme, Uri};
+pub use validate::{validate_request, Invalid};
+pub use via::Via;
+pub use write::{apply_edits, Edit, EditError};

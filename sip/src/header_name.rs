@@ -1,0 +1,222 @@
+//! [`HeaderName`]: the header fields the codec knows by name, matched case-insensitively and in
+//! their RFC 3261 / RFC 3265 / RFC 3515 / RFC 4028 compact forms.
+
+use std::fmt;
+
+/// A known header field name; anything else is [`HeaderName::Other`] (see `Header::raw_name`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HeaderName {
+    /// `Via` / `v`
+    Via,
+    /// `From` / `f`
+    From,
+    /// `To` / `t`
+    To,
+    /// `Call-ID` / `i`
+    CallId,
+    /// `CSeq`
+    CSeq,
+    /// `Max-Forwards`
+    MaxForwards,
+    /// `Contact` / `m`
+    Contact,
+    /// `Expires`
+    Expires,
+    /// `Content-Length` / `l`
+    ContentLength,
+    /// `Content-Type` / `c`
+    ContentType,
+    /// `Route`
+    Route,
+    /// `Record-Route`
+    RecordRoute,
+    /// `Path`
+    Path,
+    /// `Supported` / `k`
+    Supported,
+    /// `Require`
+    Require,
+    /// `Proxy-Require`
+    ProxyRequire,
+    /// `Allow`
+    Allow,
+    /// `Authorization`
+    Authorization,
+    /// `User-Agent`
+    UserAgent,
+    /// `Server`
+    Server,
+    /// `Subject` / `s`
+    Subject,
+    /// `Content-Encoding` / `e`
+    ContentEncoding,
+    /// `Event` / `o`
+    Event,
+    /// `Refer-To` / `r`
+    ReferTo,
+    /// `Allow-Events` / `u`
+    AllowEvents,
+    /// `Session-Expires` / `x`
+    SessionExpires,
+    /// `Date`
+    Date,
+    /// `Retry-After`
+    RetryAfter,
+    /// `Warning`
+    Warning,
+    /// `Unsupported`
+    Unsupported,
+    /// `Proxy-Authorization`
+    ProxyAuthorization,
+    /// `WWW-Authenticate`
+    WwwAuthenticate,
+    /// `Proxy-Authenticate`
+    ProxyAuthenticate,
+    /// `Accept`
+    Accept,
+    /// Any other (extension) header.
+    Other,
+}
+
+/// Long names (canonical spelling) in a table searched by length first.
+const LONG: &[(&[u8], HeaderName)] = &[
+    (b"Via", HeaderName::Via),
+    (b"From", HeaderName::From),
+    (b"To", HeaderName::To),
+    (b"Call-ID", HeaderName::CallId),
+    (b"CSeq", HeaderName::CSeq),
+    (b"Max-Forwards", HeaderName::MaxForwards),
+    (b"Contact", HeaderName::Contact),
+    (b"Expires", HeaderName::Expires),
+    (b"Content-Length", HeaderName::ContentLength),
+    (b"Content-Type", HeaderName::ContentType),
+    (b"Route", HeaderName::Route),
+    (b"Record-Route", HeaderName::RecordRoute),
+    (b"Path", HeaderName::Path),
+    (b"Supported", HeaderName::Supported),
+    (b"Require", HeaderName::Require),
+    (b"Proxy-Require", HeaderName::ProxyRequire),
+    (b"Allow", HeaderName::Allow),
+    (b"Authorization", HeaderName::Authorization),
+    (b"User-Agent", HeaderName::UserAgent),
+    (b"Server", HeaderName::Server),
+    (b"Subject", HeaderName::Subject),
+    (b"Content-Encoding", HeaderName::ContentEncoding),
+    (b"Event", HeaderName::Event),
+    (b"Refer-To", HeaderName::ReferTo),
+    (b"Allow-Events", HeaderName::AllowEvents),
+    (b"Session-Expires", HeaderName::SessionExpires),
+    (b"Date", HeaderName::Date),
+    (b"Retry-After", HeaderName::RetryAfter),
+    (b"Warning", HeaderName::Warning),
+    (b"Unsupported", HeaderName::Unsupported),
+    (b"Proxy-Authorization", HeaderName::ProxyAuthorization),
+    (b"WWW-Authenticate", HeaderName::WwwAuthenticate),
+    (b"Proxy-Authenticate", HeaderName::ProxyAuthenticate),
+    (b"Accept", HeaderName::Accept),
+];
+
+impl HeaderName {
+    /// Classifies a raw header name (case-insensitive; one-letter compact forms included).
+    #[inline]
+    pub fn from_bytes(name: &[u8]) -> HeaderName {
+        if let [c] = name {
+            return match c.to_ascii_lowercase() {
+                b'v' => HeaderName::Via,
+                b'f' => HeaderName::From,
+                b't' => HeaderName::To,
+                b'i' => HeaderName::CallId,
+                b'm' => HeaderName::Contact,
+                b'l' => HeaderName::ContentLength,
+                b'c' => HeaderName::ContentType,
+                b'k' => HeaderName::Supported,
+                b's' => HeaderName::Subject,
+                b'e' => HeaderName::ContentEncoding,
+                b'o' => HeaderName::Event,
+                b'r' => HeaderName::ReferTo,
+                b'u' => HeaderName::AllowEvents,
+                b'x' => HeaderName::SessionExpires,
+                _ => HeaderName::Other,
+            };
+        }
+        LONG.iter()
+            .find(|(n, _)| n.len() == name.len() && n.eq_ignore_ascii_case(name))
+            .map_or(HeaderName::Other, |&(_, h)| h)
+    }
+
+    /// Canonical spelling (`"Other"` for [`HeaderName::Other`]).
+    pub fn as_str(self) -> &'static str {
+        LONG.iter()
+            .find(|&&(_, h)| h == self)
+            .and_then(|(n, _)| std::str::from_utf8(n).ok())
+            .unwrap_or("Other")
+    }
+
+    /// Reason phrase for a missing header, e.g. `"Missing Call-ID"`.
+    pub(crate) fn missing_reason(self) -> &'static str {
+        match self {
+            HeaderName::Via => "Missing Via",
+            HeaderName::From => "Missing From",
+            HeaderName::To => "Missing To",
+            HeaderName::CallId => "Missing Call-ID",
+            HeaderName::CSeq => "Missing CSeq",
+            _ => "Missing Header",
+        }
+    }
+
+    /// Header fields whose value is a single item (RFC 3261 7.3.1): they may appear only once.
+    pub fn is_single_valued(self) -> bool {
+        matches!(
+            self,
+            HeaderName::From
+                | HeaderName::To
+                | HeaderName::CallId
+                | HeaderName::CSeq
+                | HeaderName::MaxForwards
+                | HeaderName::ContentLength
+                | HeaderName::ContentType
+                | HeaderName::Expires
+        )
+    }
+}
+
+impl fmt::Display for HeaderName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_and_compact() {
+        assert_eq!(HeaderName::from_bytes(b"ViA"), HeaderName::Via);
+        assert_eq!(HeaderName::from_bytes(b"v"), HeaderName::Via);
+        assert_eq!(HeaderName::from_bytes(b"V"), HeaderName::Via);
+        assert_eq!(HeaderName::from_bytes(b"call-id"), HeaderName::CallId);
+        assert_eq!(HeaderName::from_bytes(b"I"), HeaderName::CallId);
+        assert_eq!(
+            HeaderName::from_bytes(b"MaX-fOrWaRdS"),
+            HeaderName::MaxForwards
+        );
+        assert_eq!(HeaderName::from_bytes(b"l"), HeaderName::ContentLength);
+        assert_eq!(HeaderName::from_bytes(b"m"), HeaderName::Contact);
+        assert_eq!(HeaderName::from_bytes(b"C%6Fntact"), HeaderName::Other);
+        assert_eq!(
+            HeaderName::from_bytes(b"NewFangledHeader"),
+            HeaderName::Other
+        );
+        assert_eq!(HeaderName::from_bytes(b"z"), HeaderName::Other);
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(HeaderName::CallId.as_str(), "Call-ID");
+        assert_eq!(HeaderName::Other.to_string(), "Other");
+        assert!(HeaderName::CSeq.is_single_valued());
+        assert!(!HeaderName::Via.is_single_valued());
+    }
+}
