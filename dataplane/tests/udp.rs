@@ -64,14 +64,9 @@ fn pump(server: SocketAddr, sock: &UdpSocket, tag: &str, count: usize, window: u
     }
 }
 
-#[test]
-fn request_reply_many_in_flight_several_workers() {
-    let eng = start(
-        3,
-        UdpBackend::Epoll,
-        limits(),
-        &[udp_listener("127.0.0.1:0")],
-    );
+fn request_reply_many_in_flight_several_workers(backend: UdpBackend) {
+    let eng = start(3, backend, limits(), &[udp_listener("127.0.0.1:0")]);
+    assert_eq!(eng.backend, backend);
     let server = eng.addr(Transport::Udp);
     let threads: Vec<_> = (0..6)
         .map(|c| {
@@ -93,14 +88,8 @@ fn request_reply_many_in_flight_several_workers() {
     assert_eq!(stats.received, 12_000);
 }
 
-#[test]
-fn port_zero_with_two_workers_gives_one_port_and_both_serve() {
-    let eng = start(
-        2,
-        UdpBackend::Epoll,
-        limits(),
-        &[udp_listener("127.0.0.1:0")],
-    );
+fn port_zero_with_two_workers_gives_one_port_and_both_serve(backend: UdpBackend) {
+    let eng = start(2, backend, limits(), &[udp_listener("127.0.0.1:0")]);
     let addrs = eng.addrs.clone();
     assert_eq!(addrs.len(), 1);
     let server = addrs[0].1;
@@ -116,13 +105,12 @@ fn port_zero_with_two_workers_gives_one_port_and_both_serve() {
     assert!(eng.counters.worker(0).received > 0 && eng.counters.worker(1).received > 0);
 }
 
-#[test]
-fn oversize_datagram_is_dropped_and_counted() {
+fn oversize_datagram_is_dropped_and_counted(backend: UdpBackend) {
     let lim = Limits {
         max_message: 200,
         ..limits()
     };
-    let eng = start(1, UdpBackend::Epoll, lim, &[udp_listener("127.0.0.1:0")]);
+    let eng = start(1, backend, lim, &[udp_listener("127.0.0.1:0")]);
     let server = eng.addr(Transport::Udp);
     let s = client();
     s.send_to(&vec![b'a'; 201], server).unwrap();
@@ -136,14 +124,8 @@ fn oversize_datagram_is_dropped_and_counted() {
     assert_eq!(eng.counters.total().received, 1);
 }
 
-#[test]
-fn drop_sends_nothing_and_send_forwards() {
-    let eng = start(
-        1,
-        UdpBackend::Epoll,
-        limits(),
-        &[udp_listener("127.0.0.1:0")],
-    );
+fn drop_sends_nothing_and_send_forwards(backend: UdpBackend) {
+    let eng = start(1, backend, limits(), &[udp_listener("127.0.0.1:0")]);
     let server = eng.addr(Transport::Udp);
     let target = client();
     let port = target.local_addr().unwrap().port();
@@ -162,15 +144,14 @@ fn drop_sends_nothing_and_send_forwards() {
     eventually("forward counted", || eng.counters.total().sent == 1);
 }
 
-#[test]
-fn ipv6_loopback() {
+fn ipv6_loopback(backend: UdpBackend) {
     if UdpSocket::bind("[::1]:0").is_err() {
         eprintln!("skipping: no IPv6 loopback");
         return;
     }
     let eng = start(
         2,
-        UdpBackend::Epoll,
+        backend,
         limits(),
         &[udp_listener("[::1]:0"), udp_listener("127.0.0.1:0")],
     );
@@ -227,28 +208,16 @@ fn epoll_forced_and_auto_resolved() {
     }
 }
 
-#[test]
-fn shutdown_is_prompt() {
-    let eng = start(
-        4,
-        UdpBackend::Epoll,
-        limits(),
-        &[udp_listener("127.0.0.1:0")],
-    );
+fn shutdown_is_prompt(backend: UdpBackend) {
+    let eng = start(4, backend, limits(), &[udp_listener("127.0.0.1:0")]);
     pump(eng.addr(Transport::Udp), &client(), "s", 10, 4);
     let (stats, took) = eng.stop();
     assert_eq!(stats.received, 10);
     assert!(took < Duration::from_secs(1), "{took:?}");
 }
 
-#[test]
-fn handler_panic_is_counted_and_worker_goes_on() {
-    let eng = start(
-        1,
-        UdpBackend::Epoll,
-        limits(),
-        &[udp_listener("127.0.0.1:0")],
-    );
+fn handler_panic_is_counted_and_worker_goes_on(backend: UdpBackend) {
+    let eng = start(1, backend, limits(), &[udp_listener("127.0.0.1:0")]);
     let server = eng.addr(Transport::Udp);
     let s = client();
     // `PUSH` with no registered connection makes the test handler panic.
@@ -256,3 +225,40 @@ fn handler_panic_is_counted_and_worker_goes_on() {
     pump(server, &s, "after-panic", 10, 4);
     assert_eq!(eng.counters.total().dropped(DropReason::HandlerPanic), 1);
 }
+
+/// Whether the io_uring backend passes its probe here.
+fn uring_available() -> bool {
+    let cfg = EngineConfig {
+        workers: 1,
+        udp_backend: UdpBackend::IoUring,
+        limits: Limits::default(),
+    };
+    match Engine::bind(cfg, &[udp_listener("127.0.0.1:0")]) {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("skipping io_uring variant: {e}");
+            false
+        }
+    }
+}
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod epoll {
+            $(#[test] fn $name() { super::$name(super::UdpBackend::Epoll) })*
+        }
+        mod io_uring {
+            $(#[test] fn $name() { if super::uring_available() { super::$name(super::UdpBackend::IoUring) } })*
+        }
+    };
+}
+
+both_backends!(
+    request_reply_many_in_flight_several_workers,
+    port_zero_with_two_workers_gives_one_port_and_both_serve,
+    oversize_datagram_is_dropped_and_counted,
+    drop_sends_nothing_and_send_forwards,
+    ipv6_loopback,
+    shutdown_is_prompt,
+    handler_panic_is_counted_and_worker_goes_on,
+);

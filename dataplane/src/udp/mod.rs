@@ -1,8 +1,10 @@
 //! UDP: backend choice and starting the receive loop of one socket on one worker.
 
+mod bufring;
 mod epoll;
 mod mmsg;
 mod sockaddr;
+mod uring;
 
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -20,15 +22,18 @@ pub(crate) fn resolve_backend(
 ) -> Result<UdpBackend, EngineError> {
     match wanted {
         UdpBackend::Epoll => Ok(UdpBackend::Epoll),
-        UdpBackend::Auto => {
-            if has_udp {
-                tracing::info!("io_uring UDP backend not built yet; using epoll");
+        UdpBackend::Auto if !has_udp => Ok(UdpBackend::Epoll),
+        UdpBackend::Auto => match uring::probe() {
+            Ok(()) => Ok(UdpBackend::IoUring),
+            Err(why) => {
+                tracing::info!(%why, "io_uring unavailable; UDP uses epoll/recvmmsg");
+                Ok(UdpBackend::Epoll)
             }
-            Ok(UdpBackend::Epoll)
-        }
-        UdpBackend::IoUring => Err(EngineError::IoUringUnavailable(
-            "io_uring backend not implemented yet".into(),
-        )),
+        },
+        UdpBackend::IoUring => match uring::probe() {
+            Ok(()) => Ok(UdpBackend::IoUring),
+            Err(why) => Err(EngineError::IoUringUnavailable(why)),
+        },
     }
 }
 
@@ -38,8 +43,17 @@ pub(crate) fn spawn<H: Handler>(
     ctx: Rc<WorkerCtx<H>>,
     sock: Rc<UdpSocket>,
     local: SocketAddr,
-    _backend: UdpBackend,
+    backend: UdpBackend,
 ) {
+    if backend == UdpBackend::IoUring {
+        // The io_uring loop handles shutdown itself so in-flight requests are drained.
+        tokio::task::spawn_local(async move {
+            if let Err(e) = uring::run(&ctx, &sock, local).await {
+                tracing::error!(worker = ctx.index, %local, error = %e, "io_uring UDP loop failed");
+            }
+        });
+        return;
+    }
     tokio::task::spawn_local(async move {
         let shutdown = ctx.shutdown.clone();
         tokio::select! {

@@ -1,0 +1,392 @@
+//! The io_uring UDP loop: one multishot `recvmsg` per socket drawing from a provided-buffer ring
+//! (re-armed when a completion comes without `F_MORE`), replies as `sendmsg` submissions batched
+//! into one `io_uring_enter` per drain.
+//!
+//! Threading: the ring's fd is pollable, so the loop is an ordinary task on the worker's tokio
+//! runtime (`AsyncFd` on the ring fd); TCP/TLS tasks share the same thread and event loop.
+//! Shutdown cancels the receive and waits (bounded) for in-flight requests before the memory
+//! they use is freed; memory still in use after that is leaked rather than freed.
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::Duration;
+
+use io_uring::{cqueue, opcode, squeue, types, IoUring};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+
+use super::bufring::BufRing;
+use super::sockaddr::{from_storage, to_storage, zeroed};
+use crate::ctx::WorkerCtx;
+use crate::{Action, DropReason, Handler, Peer, Transport};
+
+const RECV: u64 = u64::MAX;
+const CANCEL: u64 = u64::MAX - 1;
+const BGID: u16 = 0;
+/// Bytes of `io_uring_recvmsg_out` before the name in each provided buffer.
+const RECVMSG_OUT: usize = 16;
+const NAME_LEN: usize = std::mem::size_of::<libc::sockaddr_storage>();
+
+/// Checks that this kernel and sandbox allow the backend: ring setup, opcode support, a buffer
+/// ring, and one real multishot receive on a loopback socket. Runs on a throwaway thread: ring
+/// teardown can queue task work (a signal-like notification) on the creating thread, which
+/// would make the caller's later blocking socket calls with timeouts fail with EINTR.
+pub(crate) fn probe() -> Result<(), String> {
+    std::thread::Builder::new()
+        .name("io-uring-probe".into())
+        .spawn(probe_here)
+        .map_err(|e| e.to_string())?
+        .join()
+        .map_err(|_| "probe panicked".to_string())?
+}
+
+fn probe_here() -> Result<(), String> {
+    let ring = IoUring::new(8).map_err(|e| format!("io_uring_setup: {e}"))?;
+    let mut p = io_uring::Probe::new();
+    ring.submitter()
+        .register_probe(&mut p)
+        .map_err(|e| format!("probe: {e}"))?;
+    for code in [
+        opcode::RecvMsgMulti::CODE,
+        opcode::SendMsg::CODE,
+        opcode::AsyncCancel::CODE,
+    ] {
+        if !p.is_supported(code) {
+            return Err(format!("opcode {code} unsupported"));
+        }
+    }
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let mut u =
+        Uring::new(ring, sock.as_raw_fd(), 8, 256).map_err(|e| format!("buffer ring: {e}"))?;
+    sock.send_to(b"probe", sock.local_addr().map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    let ts = types::Timespec::from(Duration::from_secs(1));
+    let args = types::SubmitArgs::new().timespec(&ts);
+    let _ = u.ring.submitter().submit_with_args(1, &args);
+    let cqe = u
+        .ring
+        .completion()
+        .next()
+        .ok_or("no completion within 1 s")?;
+    if cqe.result() < 0 {
+        return Err(format!("multishot recvmsg: errno {}", -cqe.result()));
+    }
+    if cqueue::buffer_select(cqe.flags()).is_none() {
+        return Err("no provided buffer selected".into());
+    }
+    if !cqueue::more(cqe.flags()) {
+        u.armed = false;
+    }
+    Ok(())
+}
+
+/// One pending `sendmsg`: its memory must stay put until the completion.
+struct SendSlot {
+    buf: Vec<u8>,
+    addr: libc::sockaddr_storage,
+    iov: libc::iovec,
+    hdr: libc::msghdr,
+}
+
+/// A ring with its buffer ring, receive header and send slots, for one socket.
+struct Uring {
+    // Field order matters: the ring is dropped (closed) before the memory it points at.
+    ring: IoUring,
+    bufs: BufRing,
+    recv_hdr: Box<libc::msghdr>,
+    slots: Box<[SendSlot]>,
+    free: Vec<usize>,
+    fd: RawFd,
+    armed: bool,
+}
+
+impl Uring {
+    fn new(ring: IoUring, fd: RawFd, buffers: u16, buf_size: usize) -> io::Result<Self> {
+        let bufs = BufRing::new(buffers, buf_size, BGID)?;
+        bufs.register(&ring.submitter())?;
+        // SAFETY: msghdr is plain data; zeroed is empty.
+        let mut recv_hdr: Box<libc::msghdr> = Box::new(unsafe { std::mem::zeroed() });
+        recv_hdr.msg_namelen = NAME_LEN as libc::socklen_t;
+        let slots: Box<[SendSlot]> = (0..usize::from(buffers))
+            .map(|_| SendSlot {
+                buf: Vec::new(),
+                addr: zeroed(),
+                iov: libc::iovec {
+                    iov_base: std::ptr::null_mut(),
+                    iov_len: 0,
+                },
+                // SAFETY: as above.
+                hdr: unsafe { std::mem::zeroed() },
+            })
+            .collect();
+        let free = (0..slots.len()).rev().collect();
+        let mut u = Uring {
+            ring,
+            bufs,
+            recv_hdr,
+            slots,
+            free,
+            fd,
+            armed: false,
+        };
+        u.arm()?;
+        Ok(u)
+    }
+
+    fn push(&mut self, e: &squeue::Entry) -> io::Result<()> {
+        // SAFETY: every entry pushed references memory owned by `self` (receive header, buffer
+        // ring, send slots) that outlives the request (see Drop).
+        while unsafe { self.ring.submission().push(e) }.is_err() {
+            self.ring.submit()?;
+        }
+        Ok(())
+    }
+
+    fn arm(&mut self) -> io::Result<()> {
+        let e = opcode::RecvMsgMulti::new(types::Fd(self.fd), &*self.recv_hdr, self.bufs.bgid)
+            .build()
+            .user_data(RECV);
+        self.push(&e)?;
+        self.armed = true;
+        self.ring.submit()?;
+        Ok(())
+    }
+
+    /// Queues `out` to the raw address; false when no slot is free (caller falls back).
+    fn queue_send(
+        &mut self,
+        out: &[u8],
+        addr: &libc::sockaddr_storage,
+        len: libc::socklen_t,
+    ) -> io::Result<bool> {
+        let Some(i) = self.free.pop() else {
+            return Ok(false);
+        };
+        let s = &mut self.slots[i];
+        s.buf.clear();
+        s.buf.extend_from_slice(out);
+        s.addr = *addr;
+        s.iov = libc::iovec {
+            iov_base: s.buf.as_mut_ptr().cast(),
+            iov_len: s.buf.len(),
+        };
+        s.hdr.msg_name = (&mut s.addr as *mut libc::sockaddr_storage).cast();
+        s.hdr.msg_namelen = len;
+        s.hdr.msg_iov = &mut s.iov;
+        s.hdr.msg_iovlen = 1;
+        let e = opcode::SendMsg::new(types::Fd(self.fd), &s.hdr)
+            .build()
+            .user_data(i as u64);
+        self.push(&e)?;
+        Ok(true)
+    }
+
+    fn in_flight(&self) -> bool {
+        self.armed || self.free.len() < self.slots.len()
+    }
+}
+
+impl Drop for Uring {
+    fn drop(&mut self) {
+        // Cancel the receive and wait (bounded) until nothing references our memory.
+        if self.armed {
+            let e = opcode::AsyncCancel::new(RECV).build().user_data(CANCEL);
+            let _ = self.push(&e);
+        }
+        let ts = types::Timespec::from(Duration::from_millis(100));
+        for _ in 0..20 {
+            if !self.in_flight() {
+                return;
+            }
+            let args = types::SubmitArgs::new().timespec(&ts);
+            let _ = self.ring.submitter().submit_with_args(1, &args);
+            for cqe in self.ring.completion() {
+                match cqe.user_data() {
+                    RECV if !cqueue::more(cqe.flags()) => self.armed = false,
+                    RECV | CANCEL => {}
+                    i => self.free.push(i as usize),
+                }
+            }
+        }
+        tracing::warn!("io_uring requests still in flight at shutdown; leaking their buffers");
+        std::mem::forget(std::mem::take(&mut self.slots));
+        self.bufs.leak();
+    }
+}
+
+/// Runs until shutdown (handled here, so in-flight requests are drained) or a ring error.
+pub(crate) async fn run<H: Handler>(
+    ctx: &WorkerCtx<H>,
+    sock: &UdpSocket,
+    local: SocketAddr,
+) -> io::Result<()> {
+    let buffers = (ctx.limits.udp_batch.max(1) * 4)
+        .next_power_of_two()
+        .clamp(64, 4096) as u16;
+    let buf_size = RECVMSG_OUT + NAME_LEN + ctx.limits.max_message.max(1);
+    let ring = IoUring::new(u32::from(buffers) * 2)?;
+    let mut u = Uring::new(ring, sock.as_raw_fd(), buffers, buf_size)?;
+    // SAFETY: the ring's fd stays open while `u` lives, and `afd` (declared later) is dropped
+    // before `u`.
+    let afd = unsafe { AsyncFd::register_with_interest(u.ring.as_raw_fd(), Interest::READABLE) }?;
+    let stats = ctx.stats();
+    let shutdown = ctx.shutdown.clone();
+    let mut out = Vec::with_capacity(2048);
+    let mut peer_addr = zeroed();
+    let mut cqes: Vec<(u64, i32, u32)> = Vec::with_capacity(usize::from(buffers) * 2);
+    loop {
+        let mut guard = tokio::select! {
+            biased;
+            _ = shutdown.wait() => return Ok(()),
+            g = afd.readable() => g?,
+        };
+        loop {
+            let mut received = 0u64;
+            let mut n = 0usize;
+            cqes.clear();
+            cqes.extend(
+                u.ring
+                    .completion()
+                    .map(|c| (c.user_data(), c.result(), c.flags())),
+            );
+            for &(user_data, result, flags) in &cqes {
+                n += 1;
+                match user_data {
+                    RECV => {
+                        if !cqueue::more(flags) {
+                            u.armed = false;
+                        }
+                        let Some(bid) = cqueue::buffer_select(flags) else {
+                            // -ENOBUFS (all buffers busy) or another error: re-armed below.
+                            if result != -libc::ENOBUFS {
+                                stats.add_dropped(DropReason::RecvError, 1);
+                            }
+                            continue;
+                        };
+                        let len = usize::try_from(result).unwrap_or(0);
+                        let buf = &u.bufs.buffer(bid)[..len.min(buf_size)];
+                        let action = match types::RecvMsgOut::parse(buf, &u.recv_hdr) {
+                            Ok(m)
+                                if m.is_payload_truncated()
+                                    || m.payload_data().len() > ctx.limits.max_message =>
+                            {
+                                stats.add_dropped(DropReason::Oversize, 1);
+                                None
+                            }
+                            Ok(m) if !m.is_name_data_truncated() => {
+                                let name = m.name_data();
+                                let name_len = name.len().min(NAME_LEN);
+                                // SAFETY: copying at most sizeof(sockaddr_storage) bytes into one.
+                                unsafe {
+                                    std::ptr::copy_nonoverlapping(
+                                        name.as_ptr(),
+                                        (&mut peer_addr as *mut libc::sockaddr_storage).cast(),
+                                        name_len,
+                                    )
+                                };
+                                from_storage(&peer_addr, name_len as libc::socklen_t).map(
+                                    |remote| {
+                                        received += 1;
+                                        let peer = Peer {
+                                            remote,
+                                            local,
+                                            transport: Transport::Udp,
+                                            conn: None,
+                                            worker: ctx.index,
+                                        };
+                                        out.clear();
+                                        (
+                                            ctx.on_message(m.payload_data(), &peer, &mut out),
+                                            name_len,
+                                        )
+                                    },
+                                )
+                            }
+                            _ => None,
+                        };
+                        u.bufs.push(bid);
+                        if let Some((action, name_len)) = action {
+                            dispatch(
+                                ctx,
+                                &mut u,
+                                sock,
+                                action,
+                                &out,
+                                &peer_addr,
+                                name_len as libc::socklen_t,
+                            )?;
+                        }
+                    }
+                    CANCEL => {}
+                    slot => {
+                        u.free.push(slot as usize);
+                        if result < 0 {
+                            stats.add_dropped(DropReason::SendFailed, 1);
+                        } else {
+                            stats.add_sent(1);
+                        }
+                    }
+                }
+            }
+            stats.add_received(received);
+            u.bufs.publish();
+            if !u.armed && !shutdown.is_triggered() {
+                u.arm()?;
+            }
+            u.ring.submit()?;
+            if n == 0 {
+                break;
+            }
+        }
+        guard.clear_ready();
+    }
+}
+
+fn dispatch<H: Handler>(
+    ctx: &WorkerCtx<H>,
+    u: &mut Uring,
+    sock: &UdpSocket,
+    action: Action,
+    out: &[u8],
+    from: &libc::sockaddr_storage,
+    from_len: libc::socklen_t,
+) -> io::Result<()> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    let mut tmp = zeroed();
+    let (addr, len) = match action {
+        Action::Drop => return Ok(()),
+        Action::Reply | Action::Close => (from, from_len),
+        Action::Send {
+            to,
+            transport: Transport::Udp,
+        } => {
+            let len = to_storage(to, &mut tmp);
+            (&tmp, len)
+        }
+        Action::Send { to, transport } => {
+            ctx.send_stream_to(to, transport, out);
+            return Ok(());
+        }
+        Action::SendConn(id) => {
+            ctx.send_conn(id, out);
+            return Ok(());
+        }
+    };
+    if u.queue_send(out, addr, len)? {
+        return Ok(());
+    }
+    // All slots busy: send directly, never blocking.
+    let stats = ctx.stats();
+    match from_storage(addr, len).map(|to| sock.try_send_to(out, to)) {
+        Some(Ok(_)) => stats.add_sent(1),
+        Some(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+            stats.add_dropped(DropReason::SendBufferFull, 1)
+        }
+        _ => stats.add_dropped(DropReason::SendFailed, 1),
+    }
+    Ok(())
+}
