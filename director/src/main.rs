@@ -1,2 +1,66 @@
-//! The `director` binary (placeholder).
-fn main() {}
+//! The `director` binary: `director [run]`, `director check-config FILE`,
+//! `director user-pool-info AOR`. Exit codes: 0 success, 1 runtime failure, 2 bad
+//! configuration or arguments.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use director::cli::{self, Cli, Command};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
+    let command = Cli::parse().into_command();
+    match command {
+        Command::Run(args) => {
+            init_tracing();
+            let backend = match director::udp_backend_from_env() {
+                Ok(b) => b,
+                Err(msg) => {
+                    eprintln!("director: {msg}");
+                    return ExitCode::from(2);
+                }
+            };
+            match director::run::run(&args, backend) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(
+                    err @ (director::run::RunError::Config(_) | director::run::RunError::Tls(_)),
+                ) => {
+                    eprintln!("director: {err}");
+                    ExitCode::from(2)
+                }
+                Err(err) => {
+                    eprintln!("director: {err}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::CheckConfig { file } => print_result(cli::run_check_config(&file)),
+        Command::UserPoolInfo { aor, config, json } => {
+            print_result(cli::run_user_pool_info(&aor, config.as_deref(), json))
+        }
+    }
+}
+
+fn print_result(result: Result<String, cli::CliError>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("director: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DIRECTOR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

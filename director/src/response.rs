@@ -1,0 +1,255 @@
+//! Building the director's own responses (301, 200, 400, 4xx/5xx) from a request, statelessly.
+//!
+//! Everything here writes into a caller-owned `Vec<u8>` whose capacity is reused across messages,
+//! so answering a REGISTER allocates nothing. The To tag is derived from the request (Call-ID and
+//! From tag), so a retransmitted request gets a byte-identical answer without any stored state.
+
+use std::net::SocketAddr;
+
+use sip::{HeaderName, Message, Via};
+
+/// The fixed reason phrase of the redirect, as the reference Director sends it.
+pub const REDIRECT_REASON: &str = "Redirect request to Home Server";
+
+/// The Contact URIs of a redirect, primary first.
+#[derive(Debug, Clone, Copy)]
+pub struct RedirectTargets<'t> {
+    /// Contact of the primary registrar (sent with q=0.7).
+    pub primary: &'t str,
+    /// Contact of the backup registrar (sent with q=0.3), if the user has one.
+    pub backup: Option<&'t str>,
+}
+
+/// Writes `SIP/2.0 301` with the primary and backup registrars as Contacts.
+pub fn write_redirect(
+    out: &mut Vec<u8>,
+    req: &Message<'_>,
+    source: SocketAddr,
+    targets: RedirectTargets<'_>,
+    expires: u32,
+) {
+    write_head(out, req, source, 301, REDIRECT_REASON);
+    out.extend_from_slice(b"Contact: <");
+    out.extend_from_slice(targets.primary.as_bytes());
+    out.extend_from_slice(b">;q=0.7\r\n");
+    if let Some(backup) = targets.backup {
+        out.extend_from_slice(b"Contact: <");
+        out.extend_from_slice(backup.as_bytes());
+        out.extend_from_slice(b">;q=0.3\r\n");
+    }
+    out.extend_from_slice(b"Expires: ");
+    push_decimal(out, u64::from(expires));
+    out.extend_from_slice(b"\r\n");
+    finish(out);
+}
+
+/// Writes a response with no extra headers beyond the copied ones (e.g. `200 OK` to OPTIONS).
+pub fn write_simple(
+    out: &mut Vec<u8>,
+    req: &Message<'_>,
+    source: SocketAddr,
+    code: u16,
+    reason: &str,
+) {
+    write_head(out, req, source, code, reason);
+    finish(out);
+}
+
+/// Writes `200 OK` to an OPTIONS addressed to the director itself.
+pub fn write_options_ok(out: &mut Vec<u8>, req: &Message<'_>, source: SocketAddr) {
+    write_head(out, req, source, 200, "OK");
+    out.extend_from_slice(b"Allow: REGISTER, OPTIONS, ACK, CANCEL\r\nAccept: application/sdp\r\n");
+    finish(out);
+}
+
+/// Writes a response carrying `Retry-After` (503 when no registrar can take the user).
+pub fn write_retry_after(
+    out: &mut Vec<u8>,
+    req: &Message<'_>,
+    source: SocketAddr,
+    code: u16,
+    reason: &str,
+    retry_after_s: u32,
+) {
+    write_head(out, req, source, code, reason);
+    out.extend_from_slice(b"Retry-After: ");
+    push_decimal(out, u64::from(retry_after_s));
+    out.extend_from_slice(b"\r\n");
+    finish(out);
+}
+
+/// Status line, then the headers a response copies from its request (RFC 3261 8.2.6.2): every
+/// Via (the top one with `received`/`rport` filled in), From, To (tagged), Call-ID and CSeq.
+/// Headers that are missing or unparseable in the request are left out, so this also serves 400s.
+fn write_head(out: &mut Vec<u8>, req: &Message<'_>, source: SocketAddr, code: u16, reason: &str) {
+    out.extend_from_slice(b"SIP/2.0 ");
+    push_decimal(out, u64::from(code));
+    out.push(b' ');
+    out.extend_from_slice(reason.as_bytes());
+    out.extend_from_slice(b"\r\n");
+
+    let mut first_via = true;
+    for h in req.headers_named(HeaderName::Via) {
+        if first_via {
+            first_via = false;
+            write_top_via(out, h.value, source);
+        } else {
+            out.extend_from_slice(b"Via: ");
+            out.extend_from_slice(h.value);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    if let Some(h) = req.header(HeaderName::From) {
+        out.extend_from_slice(b"From: ");
+        out.extend_from_slice(h.value);
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some(h) = req.header(HeaderName::To) {
+        out.extend_from_slice(b"To: ");
+        out.extend_from_slice(h.value);
+        let has_tag = req.to().map(|to| to.tag().is_some()).unwrap_or(true);
+        if !has_tag && code > 100 {
+            out.extend_from_slice(b";tag=");
+            push_tag(out, req);
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some(h) = req.header(HeaderName::CallId) {
+        out.extend_from_slice(b"Call-ID: ");
+        out.extend_from_slice(h.value);
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some(h) = req.header(HeaderName::CSeq) {
+        out.extend_from_slice(b"CSeq: ");
+        out.extend_from_slice(h.value);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Copies the first Via header line. Its first value gets `received=` (RFC 3261 18.2.1: always,
+/// which is allowed and simpler than comparing hosts) and, when the client asked with a bare
+/// `rport`, `rport=<source port>` (RFC 3581); a `received`/`rport` it already carried is
+/// replaced. Further comma-separated values are copied as they are.
+fn write_top_via(out: &mut Vec<u8>, value: &[u8], source: SocketAddr) {
+    out.extend_from_slice(b"Via: ");
+    let (first, rest) = value.split_at(first_value_end(value));
+    let Ok(via) = Via::parse(first) else {
+        // Unparseable (only reachable for a 400 about this very Via): echo it unchanged.
+        out.extend_from_slice(value);
+        out.extend_from_slice(b"\r\n");
+        return;
+    };
+    out.extend_from_slice(via.protocol);
+    out.push(b'/');
+    out.extend_from_slice(via.version);
+    out.push(b'/');
+    out.extend_from_slice(via.transport);
+    out.push(b' ');
+    out.extend_from_slice(via.host);
+    if let Some(port) = via.port {
+        out.push(b':');
+        push_decimal(out, u64::from(port));
+    }
+    let mut wants_rport = false;
+    for param in via.params.split(|&b| b == b';') {
+        let param = param.trim_ascii();
+        let name = param
+            .split(|&b| b == b'=')
+            .next()
+            .unwrap_or(param)
+            .trim_ascii();
+        if name.is_empty() || name.eq_ignore_ascii_case(b"received") {
+            continue;
+        }
+        if name.eq_ignore_ascii_case(b"rport") {
+            wants_rport = true;
+            continue;
+        }
+        out.push(b';');
+        out.extend_from_slice(param);
+    }
+    out.extend_from_slice(b";received=");
+    push_ip(out, source);
+    if wants_rport {
+        out.extend_from_slice(b";rport=");
+        push_decimal(out, u64::from(source.port()));
+    }
+    out.extend_from_slice(rest);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Content-Length and the blank line that ends every response we send.
+fn finish(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+}
+
+/// A To tag that depends only on the request, so retransmissions get the same answer.
+fn push_tag(out: &mut Vec<u8>, req: &Message<'_>) {
+    let call_id = req.call_id().unwrap_or(b"");
+    let from_tag = req.from().ok().and_then(|f| f.tag()).unwrap_or(b"");
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(call_id);
+    h.update(b"\0");
+    h.update(from_tag);
+    push_hex(out, h.digest());
+}
+
+fn push_hex(out: &mut Vec<u8>, v: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for shift in (0..16).rev() {
+        out.push(HEX[((v >> (shift * 4)) & 0xf) as usize]);
+    }
+}
+
+/// Appends `v` in decimal without going through `fmt` (no allocation, no formatter machinery).
+pub fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+fn push_ip(out: &mut Vec<u8>, addr: SocketAddr) {
+    use std::io::Write;
+    match addr {
+        SocketAddr::V4(a) => {
+            let o = a.ip().octets();
+            for (i, b) in o.iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                push_decimal(out, u64::from(*b));
+            }
+        }
+        // RFC 3261 `received` takes the bare IPv6 address; Vec writes cannot fail.
+        SocketAddr::V6(a) => {
+            let _ = write!(out, "{}", a.ip());
+        }
+    }
+}
+
+/// End of the first comma-separated value of a header, skipping commas inside quoted strings.
+fn first_value_end(v: &[u8]) -> usize {
+    let mut in_quotes = false;
+    let mut escaped = false;
+    for (i, &b) in v.iter().enumerate() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match b {
+            b'\\' if in_quotes => escaped = true,
+            b'"' => in_quotes = !in_quotes,
+            b',' if !in_quotes => return i,
+            _ => {}
+        }
+    }
+    v.len()
+}

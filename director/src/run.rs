@@ -1,0 +1,120 @@
+//! `director run`: load and validate the configuration, bind every listener, then serve until
+//! SIGTERM/SIGINT. Configuration is fully validated (TLS files included) before any port is
+//! bound, and the bound sockets are announced on stdout (`listening udp 127.0.0.1:5060`) so
+//! scripts and tests can wait for them.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use dataplane::{Engine, EngineConfig, ListenerSpec, Shutdown, UdpBackend};
+
+use crate::cli::RunArgs;
+use crate::config::{self, Config};
+use crate::decision::Outcome;
+use crate::handler::DirectorHandler;
+use crate::signals::{self, Signal};
+use crate::snapshot::Snapshot;
+use crate::stats::DecisionStats;
+use crate::tls;
+use crate::topology::Transport;
+
+/// Why `run` stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Invalid configuration.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// A TLS listener's files are unusable.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// Binding or running the engine failed.
+    #[error("{0}")]
+    Engine(#[from] dataplane::EngineError),
+    /// Signal handling could not be set up.
+    #[error("cannot set up signal handling: {0}")]
+    Signals(std::io::Error),
+}
+
+fn listener_specs(config: &Config) -> Result<Vec<ListenerSpec>, RunError> {
+    config
+        .listeners
+        .iter()
+        .map(|l| {
+            Ok(match (l.transport, &l.tls) {
+                (Transport::Tls, Some(files)) => {
+                    ListenerSpec::tls(l.address, tls::server_config(files)?)
+                }
+                (Transport::Udp, _) => ListenerSpec::plain(l.address, dataplane::Transport::Udp),
+                // Validation guarantees TLS listeners have files; treat a stray one as TCP-free.
+                (Transport::Tcp | Transport::Tls, _) => {
+                    ListenerSpec::plain(l.address, dataplane::Transport::Tcp)
+                }
+            })
+        })
+        .collect()
+}
+
+/// Runs the director until a termination signal.
+pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
+    let config = config::load(args.config.as_deref())?;
+    let specs = listener_specs(&config)?;
+    let workers = args.workers.unwrap_or(config.workers) as usize;
+    let engine_config = EngineConfig {
+        workers,
+        udp_backend,
+        ..EngineConfig::default()
+    };
+
+    // Block termination signals before any thread exists, so only the signal thread sees them.
+    let signals = signals::block_and_listen().map_err(RunError::Signals)?;
+    let engine = Engine::bind(engine_config, &specs)?;
+    let workers = engine.workers();
+    announce(&engine, workers);
+
+    let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::all_up(config.topology, 1)));
+    let stats = Arc::new(DecisionStats::new(workers));
+    let handler = Arc::new(DirectorHandler::new(snapshot, Arc::clone(&stats)));
+    let (shutdown, trigger) = Shutdown::new();
+
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || loop {
+            match signals.wait() {
+                Signal::Terminate => {
+                    tracing::info!("termination signal: shutting down");
+                    trigger.trigger();
+                    return;
+                }
+                Signal::Hangup => tracing::info!("SIGHUP: nothing to reload yet"),
+            }
+        })
+        .map_err(RunError::Signals)?;
+
+    let totals = engine.run(handler, shutdown)?;
+    let summary: Vec<String> = Outcome::ALL
+        .iter()
+        .map(|o| format!("{}={}", o.as_str(), stats.total(*o)))
+        .collect();
+    tracing::info!(?totals, decisions = %summary.join(" "), "stopped");
+    Ok(())
+}
+
+fn announce(engine: &dataplane::BoundEngine, workers: usize) {
+    let mut stdout = std::io::stdout().lock();
+    for (transport, addr) in engine.local_addrs() {
+        let _ = writeln!(
+            stdout,
+            "listening {} {}",
+            transport.as_str().to_ascii_lowercase(),
+            addr
+        );
+    }
+    let _ = writeln!(
+        stdout,
+        "ready workers={} udp_backend={:?}",
+        workers,
+        engine.udp_backend_in_use()
+    );
+    let _ = stdout.flush();
+}

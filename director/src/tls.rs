@@ -1,0 +1,87 @@
+//! Building rustls server configurations for TLS listeners from the PEM files named in the
+//! configuration. Errors name the file and what is wrong with it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::config::TlsFiles;
+
+/// Why a TLS listener cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// The certificate file is unreadable or holds no certificate.
+    #[error("{file}: cannot load certificate chain: {reason}")]
+    Certificate {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The key file is unreadable or holds no private key.
+    #[error("{file}: cannot load private key: {reason}")]
+    Key {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// rustls refused the pair (e.g. the key does not match the certificate).
+    #[error("{certificate} / {key}: {reason}")]
+    Pair {
+        /// Certificate file.
+        certificate: PathBuf,
+        /// Key file.
+        key: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let err = |reason: String| TlsError::Certificate {
+        file: path.to_owned(),
+        reason,
+    };
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| err(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| err(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(err("no CERTIFICATE block found".into()));
+    }
+    Ok(certs)
+}
+
+fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    PrivateKeyDer::from_pem_file(path).map_err(|e| TlsError::Key {
+        file: path.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// A server configuration (TLS 1.2 and 1.3, aws-lc-rs, session tickets/resumption on) from the
+/// listener's certificate chain and key.
+pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let certs = load_certs(&files.certificate)?;
+    let key = load_key(&files.private_key)?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let pair_err = |reason: String| TlsError::Pair {
+        certificate: files.certificate.clone(),
+        key: files.private_key.clone(),
+        reason,
+    };
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| pair_err(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| pair_err(e.to_string()))?;
+    config.session_storage = rustls::server::ServerSessionMemoryCache::new(64 * 1024);
+    if let Ok(ticketer) = rustls::crypto::aws_lc_rs::Ticketer::new() {
+        config.ticketer = ticketer;
+    }
+    Ok(Arc::new(config))
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh checkout: installs the real peers the tests use (SIPp,
+# Kamailio), checks formatting and lints, builds the binaries the process-level tests start,
+# and runs every test in the workspace. This is what `.ci/run` runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-test-deps.sh
+
+echo "== rustfmt" >&2
+cargo fmt --all -- --check
+
+echo "== clippy" >&2
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== build binaries used by process tests" >&2
+cargo build --workspace --bins --locked
+
+echo "== tests" >&2
+cargo test --workspace --locked -- --test-threads=2
