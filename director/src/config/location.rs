@@ -50,25 +50,20 @@ fn walk_table(table: &DeTable<'_>, offset: usize, path: &mut String) -> bool {
 }
 
 fn walk_value(value: &Spanned<DeValue<'_>>, offset: usize, path: &mut String) -> bool {
-    match value.get_ref() {
-        DeValue::Table(table) => {
-            if walk_table(table, offset, path) {
-                return true;
-            }
-        }
-        DeValue::Array(array) => {
-            for (i, item) in array.iter().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                if walk_value(item, offset, path) {
-                    return true;
-                }
+    let inner = match value.get_ref() {
+        DeValue::Table(table) => walk_table(table, offset, path),
+        DeValue::Array(array) => array.iter().enumerate().any(|(i, item)| {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            let found = walk_value(item, offset, path);
+            if !found {
                 path.truncate(len);
             }
-        }
-        _ => {}
-    }
-    contains(value.span(), offset)
+            found
+        }),
+        _ => false,
+    };
+    inner || contains(value.span(), offset)
 }
 
 #[cfg(test)]
