@@ -22,7 +22,7 @@
 #   -h, --help
 #
 # Environment: bench/lib/common.sh; LOADGEN_RATE_FLAG (default --rate),
-# LOADGEN_EXTRA_ARGS, REGISTRAR_THREADS.
+# LOADGEN_EXTRA_ARGS.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
@@ -43,8 +43,6 @@ USERS=100000
 MODE=redirect
 OUT=""
 PNG=""
-LOADGEN_RATE_FLAG="${LOADGEN_RATE_FLAG:---rate}"
-REGISTRAR_THREADS="${REGISTRAR_THREADS:-1}"
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -96,7 +94,7 @@ LG_THREADS="$CLIENT_THREADS"
 LG_USERS="$USERS"
 
 if [[ "$MODE" == proxy ]]; then
-    start_registrar "$REGISTRAR_THREADS" "$OUT/logs/registrar.log"
+    start_registrar "$OUT/logs/registrar.log"
 fi
 
 # peak_of TARGET: requests/s
@@ -141,7 +139,7 @@ for f in "${FRACTION_LIST[@]}"; do
             log "$t: offered $rate/s ($f of peak), round $round"
             start_target "$t" "$MODE" "$WORKERS" "$OUT/logs/$tag.target.log" || continue
             rc=0
-            loadgen_register "$json" "$OUT/logs/$tag.loadgen.log" "$LOADGEN_RATE_FLAG" "$rate" || rc=$?
+            LG_RATE="$rate" loadgen_register "$json" "$OUT/logs/$tag.loadgen.log" || rc=$?
             stop_target
             if [[ $rc -ne 0 || ! -s "$json" ]]; then
                 log "$t at $rate/s: loadgen failed (rc=$rc), see $OUT/logs/$tag.loadgen.log"

@@ -17,8 +17,7 @@
 #   -h, --help
 #
 # Environment: see bench/lib/common.sh (ports, CPU pinning, binaries, kamailio
-# memory), plus LOADGEN_EXTRA_ARGS (appended to `loadgen register`) and
-# REGISTRAR_THREADS (proxy mode, default 1).
+# memory), plus LOADGEN_EXTRA_ARGS (appended to `loadgen register`).
 #
 # Writes OUT/runs.jsonl (one record per run), OUT/results.json, OUT/results.md,
 # OUT/machine.txt, OUT/command.txt and OUT/logs/ (target logs, loadgen JSON).
@@ -38,7 +37,6 @@ USERS=100000
 TARGETS="echo director kamailio"
 MODE=redirect
 OUT=""
-REGISTRAR_THREADS="${REGISTRAR_THREADS:-1}"
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -79,7 +77,7 @@ printf '\n' >>"$OUT/command.txt"
 log "results in $OUT"
 
 if [[ "$MODE" == proxy ]]; then
-    start_registrar "$REGISTRAR_THREADS" "$OUT/logs/registrar.log"
+    start_registrar "$OUT/logs/registrar.log"
 fi
 
 LG_DURATION="$DURATION"

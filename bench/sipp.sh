@@ -41,7 +41,6 @@ WITH_LOADGEN=0
 OUT=""
 SIPP_CLIENT_PORT="${SIPP_CLIENT_PORT:-5080}"
 SIPP_EXTRA_ARGS="${SIPP_EXTRA_ARGS:-}"
-REGISTRAR_THREADS="${REGISTRAR_THREADS:-1}"
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -102,7 +101,7 @@ for i in range(n):
 " "$USERS" >"$USERS_CSV"
 
 if [[ "$MODE" == proxy ]]; then
-    start_registrar "$REGISTRAR_THREADS" "$OUT/logs/registrar.log"
+    start_registrar "$OUT/logs/registrar.log"
 fi
 
 LG_DURATION=5

@@ -20,6 +20,7 @@
 #   ECHO_EXTRA_ARGS       extra args for `loadgen echo`            (default --reply-200)
 #   DIRECTOR_EXTRA_ARGS   extra args for `director`
 #   REGISTRAR_EXTRA_ARGS  extra args for `loadgen registrar`
+#   LOADGEN_RATE_FLAG     open-loop rate flag of `loadgen register` (default --rate)
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
@@ -36,6 +37,7 @@ KAMAILIO_TCP="${KAMAILIO_TCP:-1}"
 ECHO_EXTRA_ARGS="${ECHO_EXTRA_ARGS---reply-200}"
 DIRECTOR_EXTRA_ARGS="${DIRECTOR_EXTRA_ARGS:-}"
 REGISTRAR_EXTRA_ARGS="${REGISTRAR_EXTRA_ARGS:-}"
+LOADGEN_RATE_FLAG="${LOADGEN_RATE_FLAG:---rate}"
 
 # pids started by us, stopped by bench_cleanup (EXIT/INT/TERM trap)
 BENCH_PIDS=()
@@ -260,12 +262,12 @@ stop_target() {
     log "port $BENCH_PORT still busy after stopping the target"
 }
 
-# start_registrar THREADS LOGFILE: the registrar simulator (proxy mode)
+# start_registrar LOGFILE: the registrar simulator (proxy mode), one UDP listener
 start_registrar() {
-    local threads="$1" logf="$2"
+    local logf="$1"
     port_free "$BENCH_REGISTRAR_PORT" || die "port $BENCH_REGISTRAR_PORT busy (set BENCH_REGISTRAR_PORT)"
     # shellcheck disable=SC2206
-    local -a cmd=("$LOADGEN" registrar --listen "127.0.0.1:$BENCH_REGISTRAR_PORT" --threads "$threads" $REGISTRAR_EXTRA_ARGS)
+    local -a cmd=("$LOADGEN" registrar --listen "127.0.0.1:$BENCH_REGISTRAR_PORT" --transport udp $REGISTRAR_EXTRA_ARGS)
     printf '%q ' "${cmd[@]}" >"$logf"
     printf '\n' >>"$logf"
     local -a pre
@@ -288,20 +290,26 @@ stop_registrar() {
 # loadgen_register JSON LOGFILE [EXTRA ARGS...]: one `loadgen register` run against
 # 127.0.0.1:$BENCH_PORT with the settings in LG_* (set by the caller), under
 # BENCH_CLIENT_CPUS. Returns loadgen's status; the JSON summary goes to JSON.
-#   LG_DURATION LG_IN_FLIGHT LG_THREADS LG_USERS; LOADGEN_EXTRA_ARGS appended last.
+#   LG_DURATION LG_THREADS LG_USERS, and either LG_RATE (open loop, requests/s in
+#   total) or LG_IN_FLIGHT (closed loop, per thread); LOADGEN_EXTRA_ARGS appended last.
 loadgen_register() {
     local json="$1" logf="$2"
     shift 2
     local -a pre cmd extra=()
     mapfile -t pre < <(cpu_prefix "${BENCH_CLIENT_CPUS:-}")
     cmd=("$LOADGEN" register --target "127.0.0.1:$BENCH_PORT" --transport udp
-        --duration "$LG_DURATION" --in-flight "$LG_IN_FLIGHT" --threads "$LG_THREADS"
-        --users "$LG_USERS" --json "$json" --quiet "$@")
+        --duration "$LG_DURATION" --threads "$LG_THREADS" --users "$LG_USERS")
+    if [[ -n "${LG_RATE:-}" ]]; then
+        cmd+=("$LOADGEN_RATE_FLAG" "$LG_RATE")
+    else
+        cmd+=(--in-flight "$LG_IN_FLIGHT")
+    fi
+    cmd+=(--json "$json" --quiet "$@")
     if [[ -n "${LOADGEN_EXTRA_ARGS:-}" ]]; then
         read -r -a extra <<<"$LOADGEN_EXTRA_ARGS"
         cmd+=("${extra[@]}")
     fi
-    printf '%q ' "${cmd[@]}" >"$logf"
+    printf '%q ' "${pre[@]}" "${cmd[@]}" >"$logf"
     printf '\n' >>"$logf"
     "${pre[@]}" "${cmd[@]}" >>"$logf" 2>&1
 }

@@ -40,6 +40,7 @@ def flatten(obj, prefix=""):
 UNIT = {"ns": 1e-3, "us": 1.0, "micros": 1.0, "ms": 1e3, "millis": 1e3, "s": 1e6, "secs": 1e6}
 
 RATE_KEYS = [
+    r"^response_rate$",  # loadgen: final responses / elapsed_s
     r"(^|\.)achieved_rate(_per_s(ec)?)?$",
     r"(^|\.)(responses|replies|ok|completed|transactions)_per_s(ec)?$",
     r"(^|\.)(rate|throughput|rps|tps)$",
@@ -110,8 +111,11 @@ def record_loadgen(path, kv):
         "p999_us": pick_pct(flat, ["p999", "p99_9", "p99.9"]),
         "sent": pick_int(flat, [r"(^|\.)(sent|requests_sent|requests)$"]),
         "received": pick_int(flat, [r"(^|\.)(received|responses|replies|ok)$"]),
-        "errors": pick_int(flat, [r"(^|\.)(errors|failed|failures)$"]),
-        "timeouts": pick_int(flat, [r"(^|\.)(timeouts|timed_out|lost)$"]),
+        "errors": pick_int(flat, [r"^errors_total$", r"(^|\.)(errors|failed|failures)$"]),
+        "timeouts": pick_int(flat, [r"^errors\.timeout$", r"(^|\.)(timeouts|timed_out|lost)$"]),
+        "request_rate": flat.get("request_rate"),
+        "elapsed_s": flat.get("elapsed_s"),
+        "send_duration_s": flat.get("send_duration_s"),
         "source": path,
     }
     rec.update(kv)
