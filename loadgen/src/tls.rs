@@ -1,0 +1,121 @@
+//! TLS configuration (rustls with aws-lc-rs): the load client's (verified against a CA file,
+//! or `--tls-insecure`) and the registrar simulator's (self-signed certificate from rcgen).
+
+use crate::plan::TlsPlan;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{aws_lc_rs, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(aws_lc_rs::default_provider())
+}
+
+/// Accepts any certificate (signatures are still checked, so the handshake is real work).
+#[derive(Debug)]
+struct AcceptAny(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Client settings for `target`: `insecure` accepts any certificate, else the CAs in `ca`.
+pub fn client(
+    target: SocketAddr,
+    insecure: bool,
+    ca: Option<&Path>,
+    server_name: Option<&str>,
+) -> Result<TlsPlan, String> {
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?;
+    let config = if insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAny(provider())))
+            .with_no_client_auth()
+    } else {
+        let ca = ca.ok_or("TLS needs --ca FILE or --tls-insecure")?;
+        let mut roots = rustls::RootCertStore::empty();
+        let certs =
+            CertificateDer::pem_file_iter(ca).map_err(|e| format!("--ca {}: {e}", ca.display()))?;
+        for c in certs {
+            let c = c.map_err(|e| format!("--ca {}: {e}", ca.display()))?;
+            roots
+                .add(c)
+                .map_err(|e| format!("--ca {}: {e}", ca.display()))?;
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    let name = match server_name {
+        Some(n) => ServerName::try_from(n.to_string()).map_err(|e| format!("server name: {e}"))?,
+        None => ServerName::IpAddress(target.ip().into()),
+    };
+    Ok(TlsPlan {
+        config: Arc::new(config),
+        server_name: name,
+    })
+}
+
+/// A server config with a fresh self-signed certificate for localhost/127.0.0.1/::1; also
+/// returns the certificate PEM (for clients that want to verify).
+pub fn self_signed_server() -> Result<(Arc<rustls::ServerConfig>, String), String> {
+    let names = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
+    let ck = rcgen::generate_simple_self_signed(names).map_err(|e| format!("rcgen: {e}"))?;
+    let pem = ck.cert.pem();
+    let cert = ck.cert.der().clone();
+    let key =
+        PrivateKeyDer::try_from(ck.signing_key.serialize_der()).map_err(|e| format!("key: {e}"))?;
+    let config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .map_err(|e| format!("TLS: {e}"))?;
+    Ok((Arc::new(config), pem))
+}
