@@ -23,7 +23,8 @@ pub fn key(aor: &str) -> Vec<u8> {
     let mut out = Vec::new();
     if let Some(user) = user {
         let user = user.split(':').next().unwrap_or(user); // no password
-        let user = user.split(';').next().unwrap_or(user); // no user parameters
+                                                           // A ';' before the '@' belongs to the user part (RFC 3261 user-unreserved; RFC 4475
+                                                           // semiuri): only URI parameters after the host are dropped.
         let b = user.as_bytes();
         let mut i = 0;
         while i < b.len() {

@@ -75,6 +75,8 @@ pub struct Director {
     pub listening: Listening,
     /// The configuration file it runs on.
     pub config_path: PathBuf,
+    /// The `ready` line it printed (workers and the UDP backend in use).
+    pub ready_line: String,
     stderr_lines: mpsc::Receiver<String>,
 }
 
@@ -111,6 +113,7 @@ impl Director {
             }
         });
         let mut listening = Listening::default();
+        let ready_line;
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -135,7 +138,10 @@ impl Director {
                         other => panic!("unknown transport {other}"),
                     }
                 }
-                (Some("ready"), _, _) => break,
+                (Some("ready"), _, _) => {
+                    ready_line = line;
+                    break;
+                }
                 _ => {}
             }
         }
@@ -143,6 +149,7 @@ impl Director {
             child: Some(child),
             listening,
             config_path,
+            ready_line,
             stderr_lines: err_rx,
         }
     }
