@@ -160,6 +160,8 @@ impl Session {
         }
         let end = self.send_end.unwrap_or(now);
         if now >= end.saturating_add(self.plan.drain_ns) {
+            // Timeouts due by now count as timeouts, not as abandoned.
+            let _ = self.expire(now);
             self.abandon_all();
             return true;
         }
