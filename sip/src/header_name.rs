@@ -140,7 +140,59 @@ impl HeaderName {
                 _ => HeaderName::Other,
             };
         }
-        LONG.iter()
+        use HeaderName as H;
+        let candidates: &[(&[u8], HeaderName)] = match name.first().map(u8::to_ascii_lowercase) {
+            Some(b'v') => &[(b"Via", H::Via)],
+            Some(b'f') => &[(b"From", H::From)],
+            Some(b't') => &[(b"To", H::To)],
+            Some(b'c') => &[
+                (b"Call-ID", H::CallId),
+                (b"CSeq", H::CSeq),
+                (b"Contact", H::Contact),
+                (b"Content-Length", H::ContentLength),
+                (b"Content-Type", H::ContentType),
+                (b"Content-Encoding", H::ContentEncoding),
+            ],
+            Some(b'm') => &[(b"Max-Forwards", H::MaxForwards)],
+            Some(b'e') => &[(b"Expires", H::Expires), (b"Event", H::Event)],
+            Some(b'r') => &[
+                (b"Route", H::Route),
+                (b"Record-Route", H::RecordRoute),
+                (b"Require", H::Require),
+                (b"Refer-To", H::ReferTo),
+                (b"Retry-After", H::RetryAfter),
+            ],
+            Some(b'p') => &[
+                (b"Path", H::Path),
+                (b"Proxy-Require", H::ProxyRequire),
+                (b"Proxy-Authorization", H::ProxyAuthorization),
+                (b"Proxy-Authenticate", H::ProxyAuthenticate),
+            ],
+            Some(b's') => &[
+                (b"Supported", H::Supported),
+                (b"Server", H::Server),
+                (b"Subject", H::Subject),
+                (b"Session-Expires", H::SessionExpires),
+            ],
+            Some(b'a') => &[
+                (b"Allow", H::Allow),
+                (b"Authorization", H::Authorization),
+                (b"Allow-Events", H::AllowEvents),
+                (b"Accept", H::Accept),
+            ],
+            Some(b'u') => &[
+                (b"User-Agent", H::UserAgent),
+                (b"Unsupported", H::Unsupported),
+            ],
+            Some(b'd') => &[(b"Date", H::Date)],
+            Some(b'w') => &[
+                (b"Warning", H::Warning),
+                (b"WWW-Authenticate", H::WwwAuthenticate),
+            ],
+            _ => &[],
+        };
+        candidates
+            .iter()
             .find(|(n, _)| n.len() == name.len() && n.eq_ignore_ascii_case(name))
             .map_or(HeaderName::Other, |&(_, h)| h)
     }
@@ -210,6 +262,15 @@ mod tests {
             HeaderName::Other
         );
         assert_eq!(HeaderName::from_bytes(b"z"), HeaderName::Other);
+    }
+
+    #[test]
+    fn every_long_name_round_trips() {
+        for &(n, h) in LONG {
+            assert_eq!(HeaderName::from_bytes(n), h);
+            assert_eq!(HeaderName::from_bytes(n.to_ascii_lowercase().as_slice()), h);
+            assert_eq!(h.as_str().as_bytes(), n);
+        }
     }
 
     #[test]

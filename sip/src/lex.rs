@@ -173,27 +173,19 @@ impl<'a> Iterator for Params<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         let s = self.rest?;
         let mut i = 0;
-        let mut piece_end = s.len();
-        while let Some(&b) = s.get(i) {
-            match b {
-                b'"' => match quoted_end(s, i) {
-                    Ok(e) => {
-                        i = e;
-                        continue;
-                    }
+        let piece_end = loop {
+            match s.get(i..).and_then(|r| memchr::memchr2(b';', b'"', r)) {
+                None => break s.len(),
+                Some(p) if s.get(i + p) == Some(&b';') => break i + p,
+                Some(p) => match quoted_end(s, i + p) {
+                    Ok(e) => i = e,
                     Err(e) => {
                         self.rest = None;
                         return Some(Err(e));
                     }
                 },
-                b';' => {
-                    piece_end = i;
-                    break;
-                }
-                _ => {}
             }
-            i += 1;
-        }
+        };
         let piece = s.get(..piece_end).unwrap_or(&[]);
         self.rest = if piece_end < s.len() {
             s.get(piece_end + 1..)
@@ -203,6 +195,18 @@ impl<'a> Iterator for Params<'a> {
         Some(parse_param(piece))
     }
 }
+
+/// Bytes that may not appear in an unquoted parameter value.
+const BAD_VALUE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b <= b' ' || b == b'"' || b == b',' || b == 0x7f;
+        i += 1;
+    }
+    t
+};
 
 fn parse_param(piece: &[u8]) -> Result<Param<'_>, ParseError> {
     let (name, value) = match memchr::memchr(b'=', piece) {
@@ -224,9 +228,7 @@ fn parse_param(piece: &[u8]) -> Result<Param<'_>, ParseError> {
                 }
             }
             Some(_) => {
-                if v.iter()
-                    .any(|&b| is_lws(b) || b == b'"' || b == b',' || b < 0x20)
-                {
+                if v.iter().any(|&b| BAD_VALUE[b as usize]) {
                     return Err(ParseError::BadParam);
                 }
             }

@@ -2,7 +2,7 @@
 //! around `/`, `:` and `;` (RFC 3261 20.42, 25.1), and RFC 3581 `rport`.
 
 use crate::error::ParseError;
-use crate::lex::{find_param, is_lws, is_token, parse_port, skip_lws, trim_lws, validate_params};
+use crate::lex::{find_param, is_lws, is_token, parse_port, skip_lws, trim_lws, Params};
 use crate::uri::parse_hostport;
 
 /// One Via value (a Via header may hold several, comma-separated).
@@ -71,9 +71,13 @@ impl<'a> Via<'a> {
             Some(b';') => v.get(j + 1..)?,
             Some(_) => return None,
         };
-        validate_params(params).ok()?;
-        if let Some(Some(rport)) = find_param(params, b"rport") {
-            parse_port(rport)?;
+        for p in Params::new(params) {
+            let (name, value) = p.ok()?;
+            if let Some(v) = value {
+                if name.eq_ignore_ascii_case(b"rport") {
+                    parse_port(v)?;
+                }
+            }
         }
         Some(Via {
             protocol,
