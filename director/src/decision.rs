@@ -8,12 +8,13 @@
 //! - `ACK` -> nothing (it acknowledges our own final answer); `CANCEL` -> `481` (we keep no
 //!   transactions: the request it cancels was already answered);
 //! - any other request -> `301` to the home of its Request-URI, like a redirect server;
+//! - a `Require` naming any extension -> `420 Bad Extension` (RFC 3261 8.2.2.3);
 //! - malformed requests -> `400` (`505` for another SIP version, `416` for a Request-URI that
 //!   is not SIP) whenever a response can be addressed; responses -> dropped.
 
 use std::net::SocketAddr;
 
-use sip::{Message, Method, Scheme, Uri};
+use sip::{HeaderName, Message, Method, Scheme, Uri};
 
 use crate::placement::PlacementKey;
 use crate::response::{self, RedirectTargets};
@@ -148,6 +149,19 @@ pub fn decide(
     let Some(method) = msg.method() else {
         return (Verdict::Drop, Outcome::GarbageDropped);
     };
+    if method != Method::Ack && !msg.request_uri().is_some_and(is_sip_scheme) {
+        // RFC 3261 8.2.2.1: only sip: and sips: Request-URIs are served.
+        response::write_simple(out, &msg, source.addr, 416, "Unsupported URI Scheme");
+        return (verdict, Outcome::Rejected);
+    }
+    if !matches!(method, Method::Ack | Method::Cancel) {
+        // RFC 3261 8.2.2.3: the director supports no extension a client may require.
+        if let Some(require) = msg.header(HeaderName::Require) {
+            let unsupported = ("Unsupported", require.value);
+            response::write_with_header(out, &msg, source.addr, 420, "Bad Extension", unsupported);
+            return (verdict, Outcome::Rejected);
+        }
+    }
     match method {
         Method::Ack => (Verdict::Drop, Outcome::AckAbsorbed),
         Method::Cancel => {

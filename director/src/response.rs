@@ -55,6 +55,23 @@ pub fn write_simple(
     finish(out);
 }
 
+/// Writes a response with one extra header (e.g. `420 Bad Extension` + `Unsupported`).
+pub fn write_with_header(
+    out: &mut Vec<u8>,
+    req: &Message<'_>,
+    source: SocketAddr,
+    code: u16,
+    reason: &str,
+    header: (&str, &[u8]),
+) {
+    write_head(out, req, source, code, reason);
+    out.extend_from_slice(header.0.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(header.1);
+    out.extend_from_slice(b"\r\n");
+    finish(out);
+}
+
 /// Writes `200 OK` to an OPTIONS addressed to the director itself.
 pub fn write_options_ok(out: &mut Vec<u8>, req: &Message<'_>, source: SocketAddr) {
     write_head(out, req, source, 200, "OK");
@@ -95,18 +112,18 @@ fn write_head(out: &mut Vec<u8>, req: &Message<'_>, source: SocketAddr, code: u1
             write_top_via(out, h.value, source);
         } else {
             out.extend_from_slice(b"Via: ");
-            out.extend_from_slice(h.value);
+            push_unfolded(out, h.value);
             out.extend_from_slice(b"\r\n");
         }
     }
     if let Some(h) = req.header(HeaderName::From) {
         out.extend_from_slice(b"From: ");
-        out.extend_from_slice(h.value);
+        push_unfolded(out, h.value);
         out.extend_from_slice(b"\r\n");
     }
     if let Some(h) = req.header(HeaderName::To) {
         out.extend_from_slice(b"To: ");
-        out.extend_from_slice(h.value);
+        push_unfolded(out, h.value);
         let has_tag = req.to().map(|to| to.tag().is_some()).unwrap_or(true);
         if !has_tag && code > 100 {
             out.extend_from_slice(b";tag=");
@@ -116,12 +133,12 @@ fn write_head(out: &mut Vec<u8>, req: &Message<'_>, source: SocketAddr, code: u1
     }
     if let Some(h) = req.header(HeaderName::CallId) {
         out.extend_from_slice(b"Call-ID: ");
-        out.extend_from_slice(h.value);
+        push_unfolded(out, h.value);
         out.extend_from_slice(b"\r\n");
     }
     if let Some(h) = req.header(HeaderName::CSeq) {
         out.extend_from_slice(b"CSeq: ");
-        out.extend_from_slice(h.value);
+        push_unfolded(out, h.value);
         out.extend_from_slice(b"\r\n");
     }
 }
@@ -166,7 +183,7 @@ fn write_top_via(out: &mut Vec<u8>, value: &[u8], source: SocketAddr) {
             continue;
         }
         out.push(b';');
-        out.extend_from_slice(param);
+        push_unfolded(out, param);
     }
     out.extend_from_slice(b";received=");
     push_ip(out, source);
@@ -174,7 +191,7 @@ fn write_top_via(out: &mut Vec<u8>, value: &[u8], source: SocketAddr) {
         out.extend_from_slice(b";rport=");
         push_decimal(out, u64::from(source.port()));
     }
-    out.extend_from_slice(rest);
+    push_unfolded(out, rest);
     out.extend_from_slice(b"\r\n");
 }
 
@@ -252,4 +269,27 @@ fn first_value_end(v: &[u8]) -> usize {
         }
     }
     v.len()
+}
+
+/// Copies a header value, replacing each line fold (CRLF followed by white space) with one
+/// space, so every header we send fits on one line (RFC 3261 7.3.1 makes them equivalent).
+fn push_unfolded(out: &mut Vec<u8>, value: &[u8]) {
+    let mut rest = value;
+    while let Some(cr) = memchr::memchr(b'\r', rest) {
+        out.extend_from_slice(&rest[..cr]);
+        let after = &rest[cr..];
+        let fold = after.len() >= 3 && after[1] == b'\n' && matches!(after[2], b' ' | b'\t');
+        if fold {
+            out.push(b' ');
+            let ws = after[2..]
+                .iter()
+                .take_while(|b| matches!(b, b' ' | b'\t'))
+                .count();
+            rest = &after[2 + ws..];
+        } else {
+            out.push(b'\r');
+            rest = &after[1..];
+        }
+    }
+    out.extend_from_slice(rest);
 }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The workspace root (parent of this crate).
@@ -19,28 +19,31 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Path of a workspace binary in the profile the tests were built with, building it if absent.
+/// Path of a workspace binary in the profile the tests were built with. The first call in a
+/// test process runs `cargo build` for the workspace binaries (a no-op when they are fresh), so
+/// a test never runs a stale binary.
 pub fn bin(name: &str) -> PathBuf {
-    let profile = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let path = target.join(profile).join(name);
-    if !path.exists() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    let release = !cfg!(debug_assertions);
+    BUILT.get_or_init(|| {
         let mut cmd = Command::new(env!("CARGO"));
         cmd.current_dir(workspace_root())
-            .args(["build", "--bin", name]);
-        if profile == "release" {
+            .args(["build", "--quiet", "--bin", "director", "--bin", "loadgen"]);
+        if release {
             cmd.arg("--release");
         }
         let status = cmd.status().expect("run cargo build");
-        assert!(status.success(), "cargo build --bin {name} failed");
-    }
-    path
+        assert!(
+            status.success(),
+            "cargo build of the workspace binaries failed"
+        );
+    });
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    target
+        .join(if release { "release" } else { "debug" })
+        .join(name)
 }
 
 /// A unique scratch directory for one test.
