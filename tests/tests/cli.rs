@@ -1,0 +1,126 @@
+//! The `director` binary's command line: `check-config` and `user-pool-info` as an operator
+//! runs them (exit codes, messages naming file, line and field), and a clean exit on SIGTERM.
+
+use std::process::Command;
+
+use system_tests::process::scratch_dir;
+use system_tests::{bin, oracle, Director, Topology};
+
+#[test]
+fn check_config_accepts_a_good_file_and_names_line_and_field_of_a_bad_one() {
+    let dir = scratch_dir("cli");
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        Topology::ring(2, 3, false).to_toml(&[("127.0.0.1:5060", "udp")], 1),
+    )
+    .unwrap();
+    let out = Command::new(bin("director"))
+        .arg("check-config")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("OK") && text.contains("2 pools") && text.contains("6 registrars"),
+        "{text}"
+    );
+
+    // A backup naming a pool that does not exist, on a known line.
+    let bad = dir.join("bad.toml");
+    let text = Topology::ring(2, 3, false)
+        .to_toml(&[("127.0.0.1:5060", "udp")], 1)
+        .replace("backup = \"pool1\"", "backup = \"pool9\"");
+    let line = text.lines().position(|l| l.contains("pool9")).unwrap() + 1;
+    std::fs::write(&bad, &text).unwrap();
+    let out = Command::new(bin("director"))
+        .arg("check-config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:{line}:", bad.display())), "{err}");
+    assert!(err.contains("backup"), "{err}");
+
+    // `director run` refuses the same file before binding anything.
+    let out = Command::new(bin("director"))
+        .arg("--config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!(":{line}:")));
+
+    // A missing file is named.
+    let out = Command::new(bin("director"))
+        .args(["check-config", "/nonexistent/d.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/d.toml"));
+}
+
+#[test]
+fn user_pool_info_lists_machines_in_the_specified_order() {
+    let topo = Topology::ring(3, 4, true);
+    let dir = scratch_dir("upi");
+    let file = dir.join("d.toml");
+    std::fs::write(&file, topo.to_toml(&[("127.0.0.1:5060", "udp")], 1)).unwrap();
+    for aor in [
+        "sip:alice@example.com",
+        "sips:Bob@Example.COM",
+        "sip:%63arol@example.com",
+    ] {
+        let out = Command::new(bin("director"))
+            .args(["user-pool-info", aor, "--config"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        let field = |name: &str| {
+            text.lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        let k = oracle::key(aor);
+        let pool = oracle::order(&k, topo.pools.iter().map(|p| (p.id.as_str(), p.weight)))[0];
+        assert_eq!(field("PrimaryPool "), topo.pools[pool].id, "{text}");
+        let regs = &topo.pools[pool].registrars;
+        let want: Vec<&str> = oracle::order(&k, regs.iter().map(|r| (r.id.as_str(), r.weight)))
+            .into_iter()
+            .map(|i| regs[i].id.as_str())
+            .collect();
+        assert_eq!(
+            field("PrimaryPoolMachinesInPreferredOrder"),
+            want.join(", "),
+            "{text}"
+        );
+    }
+    // Embedded default, JSON.
+    let out = Command::new(bin("director"))
+        .args(["user-pool-info", "sip:alice@example.com", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"PrimaryPool\""));
+}
+
+#[test]
+fn sigterm_stops_the_director_with_status_zero() {
+    let director = Director::start(
+        &Topology::ring(2, 2, false).to_toml(&[("127.0.0.1:0", "udp"), ("127.0.0.1:0", "tcp")], 2),
+    );
+    let _idle = std::net::TcpStream::connect(director.tcp()).unwrap();
+    let started = std::time::Instant::now();
+    assert!(director.stop().success());
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
