@@ -61,6 +61,8 @@ pub struct Summary {
     pub response_rate: f64,
     /// Provisional (1xx) responses.
     pub provisional: u64,
+    /// Responses to already ended transactions (answers to retransmissions; not errors).
+    pub late: u64,
     /// Final responses by status code.
     pub status: BTreeMap<u16, u64>,
     /// Final responses by class (`2xx` ...).
@@ -157,6 +159,7 @@ impl Summary {
             responses,
             response_rate: (responses as f64 / elapsed_s).round(),
             provisional: s.provisional,
+            late: s.late,
             status,
             classes,
             verified: s.verified,
@@ -192,8 +195,8 @@ impl Summary {
             self.requests, self.request_rate, self.retransmits
         );
         o += &format!(
-            "  responses    {} final ({:.0}/s), {} provisional\n",
-            self.responses, self.response_rate, self.provisional
+            "  responses    {} final ({:.0}/s), {} provisional, {} late\n",
+            self.responses, self.response_rate, self.provisional, self.late
         );
         for (code, n) in &self.status {
             o += &format!("    {code}        {n}\n");

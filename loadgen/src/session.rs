@@ -302,7 +302,11 @@ impl Session {
             s.cseq == r.cseq && r.cseq_method == self.template.method().as_str().as_bytes()
         });
         if !matches {
-            st.errors.unmatched += 1;
+            if self.table.ended(slot, gen) {
+                st.late += 1;
+            } else {
+                st.errors.unmatched += 1;
+            }
             return;
         }
         if r.status < 200 {

@@ -21,7 +21,7 @@ pub struct Errors {
     pub parse_error: u64,
     /// A 301 whose Contacts disagree with the placement computed from the config.
     pub verify_mismatch: u64,
-    /// A response matching no live transaction (late, duplicate or foreign).
+    /// A response matching no transaction of this run (foreign Call-ID, wrong CSeq).
     pub unmatched: u64,
     /// A socket send failed.
     pub send_error: u64,
@@ -65,6 +65,9 @@ pub struct Stats {
     pub retransmits: u64,
     /// Provisional (1xx) responses received.
     pub provisional: u64,
+    /// Responses to transactions that had already ended (answers to retransmissions, or
+    /// after a timeout); not errors.
+    pub late: u64,
     /// Final responses by status code (index = code, 100..=699).
     pub by_status: Vec<u64>,
     /// 301s checked by --verify and found right.
@@ -95,6 +98,7 @@ impl Stats {
             sent: 0,
             retransmits: 0,
             provisional: 0,
+            late: 0,
             by_status: vec![0; 700],
             verified: 0,
             connections: 0,
@@ -143,6 +147,7 @@ impl Stats {
         self.sent += o.sent;
         self.retransmits += o.retransmits;
         self.provisional += o.provisional;
+        self.late += o.late;
         for (a, b) in self.by_status.iter_mut().zip(&o.by_status) {
             *a += b;
         }
@@ -163,6 +168,7 @@ impl Stats {
         self.sent == 0
             && self.retransmits == 0
             && self.provisional == 0
+            && self.late == 0
             && self.latency.is_empty()
             && self.errors.total() == 0
             && self.connections == 0
@@ -174,6 +180,7 @@ impl Stats {
         self.sent = 0;
         self.retransmits = 0;
         self.provisional = 0;
+        self.late = 0;
         self.by_status.iter_mut().for_each(|c| *c = 0);
         self.verified = 0;
         self.connections = 0;

@@ -154,6 +154,14 @@ impl Table {
         (s.active && s.gen == gen).then_some(s)
     }
 
+    /// Whether `(idx, gen)` names a transaction that already ended (a late or duplicate
+    /// response, e.g. the answer to a retransmission).
+    pub fn ended(&self, idx: u32, gen: u32) -> bool {
+        self.slots
+            .get(idx as usize)
+            .is_some_and(|s| !s.active && s.gen == gen)
+    }
+
     /// Slot `idx` regardless of state (for retransmission formatting).
     pub fn slot(&self, idx: u32) -> &Slot {
         &self.slots[idx as usize]

@@ -31,6 +31,8 @@ pub struct Pool {
     pub machines: Vec<Machine>,
     /// Id of the backup pool.
     pub backup: Option<String>,
+    /// Only explicitly homed users live here; the pool hash never picks it.
+    pub homed_only: bool,
 }
 
 /// The topology as far as placement is concerned.
@@ -67,9 +69,19 @@ pub fn score(key: &[u8], id: &[u8], weight: u32, scratch: &mut Vec<u8>) -> u64 {
 
 /// Index of the first item in preferred order: highest score, ties by id ascending.
 fn first<T>(key: &[u8], items: &[T], id_weight: impl Fn(&T) -> (&str, u32)) -> Option<usize> {
+    first_where(key, items, id_weight, |_| true)
+}
+
+/// [`first`] among the items for which `keep` holds.
+fn first_where<T>(
+    key: &[u8],
+    items: &[T],
+    id_weight: impl Fn(&T) -> (&str, u32),
+    keep: impl Fn(&T) -> bool,
+) -> Option<usize> {
     let mut scratch = Vec::with_capacity(key.len() + 64);
     let mut best: Option<(u64, usize)> = None;
-    for (i, it) in items.iter().enumerate() {
+    for (i, it) in items.iter().enumerate().filter(|(_, it)| keep(it)) {
         let (id, w) = id_weight(it);
         let s = score(key, id.as_bytes(), w, &mut scratch);
         let better = match best {
@@ -121,7 +133,13 @@ impl Topology {
         if let Some(p) = self.domain_homes.get(host).and_then(|id| self.pool(id)) {
             return Some(p);
         }
-        first(key.as_bytes(), &self.pools, |p| (p.id.as_str(), p.weight)).map(|i| &self.pools[i])
+        first_where(
+            key.as_bytes(),
+            &self.pools,
+            |p| (p.id.as_str(), p.weight),
+            |p| !p.homed_only,
+        )
+        .map(|i| &self.pools[i])
     }
 
     /// What the 301 for `key` must say, `None` if no pool has a machine.
@@ -219,12 +237,14 @@ mod tests {
                     weight: 1,
                     machines: vec![m("fe1", 1), m("fe2", 1), m("fe3", 2)],
                     backup: Some("pool2".into()),
+                    homed_only: false,
                 },
                 Pool {
                     id: "pool2".into(),
                     weight: 1,
                     machines: vec![m("se1", 1), m("se2", 1)],
                     backup: Some("pool1".into()),
+                    homed_only: false,
                 },
             ],
             ..Topology::default()
