@@ -5,8 +5,10 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::handle::TlsSlot;
 use crate::{EngineError, ListenerSpec, Transport};
 
 /// Socket buffer size asked for on UDP sockets (best effort).
@@ -20,7 +22,8 @@ pub(crate) struct BoundListener {
     pub transport: Transport,
     /// The resolved address (real port when 0 was asked).
     pub addr: SocketAddr,
-    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The live server configuration (TLS only), replaced by certificate reloads.
+    pub tls: Option<TlsSlot>,
     /// One socket per worker, in worker order.
     pub sockets: Vec<Socket>,
 }
@@ -51,7 +54,7 @@ pub(crate) fn bind_listener(
     Ok(BoundListener {
         transport: spec.transport,
         addr,
-        tls: spec.tls.clone(),
+        tls: spec.tls.clone().map(|c| Arc::new(ArcSwap::new(c))),
         sockets,
     })
 }

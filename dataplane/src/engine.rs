@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::thread;
 
 use crate::bind::{bind_listener, BoundListener};
+use crate::handle::EngineHandle;
 use crate::udp::resolve_backend;
 use crate::worker::{run_worker, WorkerSetup, WorkerSocket};
 use crate::{
@@ -61,6 +62,17 @@ impl BoundEngine {
             .iter()
             .map(|l| (l.transport, l.addr))
             .collect()
+    }
+
+    /// A cloneable handle for the control plane (TLS reload, counters), usable from any thread
+    /// while the engine runs.
+    pub fn handle(&self) -> EngineHandle {
+        EngineHandle::new(
+            self.listeners
+                .iter()
+                .map(|l| (l.transport, l.addr, l.tls.clone())),
+            self.counters.clone(),
+        )
     }
 
     /// The UDP backend that will run (never `Auto`).

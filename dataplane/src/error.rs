@@ -34,6 +34,12 @@ pub enum EngineError {
         #[source]
         source: io::Error,
     },
+    /// A TLS reload named a listener index that does not exist.
+    #[error("no listener with index {0}")]
+    NoListener(usize),
+    /// A TLS reload named a listener that is not a TLS listener.
+    #[error("listener {0} is not a TLS listener")]
+    NotTls(SocketAddr),
     /// A worker thread panicked.
     #[error("worker {0} panicked")]
     WorkerPanicked(usize),

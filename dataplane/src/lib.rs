@@ -6,7 +6,9 @@
 //! SIP stream framer. Every complete message goes to a [`Handler`]; the engine knows nothing of
 //! routing policy.
 //!
-//! Entry points: [`Engine::bind`] then [`BoundEngine::run`].
+//! Entry points: [`Engine::bind`] then [`BoundEngine::run`]. [`BoundEngine::handle`] gives the
+//! control plane a cloneable [`EngineHandle`] (TLS certificate reload, counters) before `run`
+//! takes the engine.
 
 mod affinity;
 mod bind;
@@ -16,6 +18,7 @@ mod ctx;
 mod engine;
 mod error;
 mod framing;
+mod handle;
 mod handler;
 mod shutdown;
 mod stream;
@@ -28,6 +31,7 @@ pub use counters::{Counters, DropReason, Stats};
 pub use engine::{BoundEngine, Engine};
 pub use error::EngineError;
 pub use framing::{frame, Frame, FrameError, FrameLimits};
+pub use handle::EngineHandle;
 pub use handler::{Action, Handler};
 pub use shutdown::{Shutdown, ShutdownTrigger};
 pub use transport::{ConnId, Peer, Transport};

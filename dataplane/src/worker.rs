@@ -11,6 +11,7 @@ use tokio::task::LocalSet;
 
 use crate::affinity::pin_current_thread;
 use crate::ctx::WorkerCtx;
+use crate::handle::TlsSlot;
 use crate::{stream, udp, Counters, Handler, Limits, Shutdown, Transport, UdpBackend};
 
 /// One listener's socket for one worker.
@@ -19,7 +20,7 @@ pub(crate) struct WorkerSocket {
     pub transport: Transport,
     pub local: SocketAddr,
     pub socket: socket2::Socket,
-    pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub tls: Option<TlsSlot>,
 }
 
 /// Everything a worker thread starts from.
@@ -66,8 +67,7 @@ async fn start_tasks<H: Handler>(
             Transport::Tcp | Transport::Tls => {
                 let std_listener: std::net::TcpListener = ws.socket.into();
                 let listener = TcpListener::from_std(std_listener)?;
-                let acceptor = ws.tls.map(tokio_rustls::TlsAcceptor::from);
-                streams.push((ws.transport, listener, acceptor));
+                streams.push((ws.transport, listener, ws.tls));
             }
         }
     }
@@ -82,13 +82,8 @@ async fn start_tasks<H: Handler>(
     for (local, sock) in udp_socks {
         udp::spawn(ctx.clone(), sock, local, setup.backend);
     }
-    for (transport, listener, acceptor) in streams {
-        tokio::task::spawn_local(stream::accept_loop(
-            ctx.clone(),
-            listener,
-            transport,
-            acceptor,
-        ));
+    for (transport, listener, tls) in streams {
+        tokio::task::spawn_local(stream::accept_loop(ctx.clone(), listener, transport, tls));
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::conn::serve;
 use crate::ctx::WorkerCtx;
+use crate::handle::TlsSlot;
 use crate::{ConnId, DropReason, Handler, Peer, Transport};
 
 /// Accepts until shutdown; each connection becomes a local task.
@@ -18,7 +19,7 @@ pub(crate) async fn accept_loop<H: Handler>(
     ctx: Rc<WorkerCtx<H>>,
     listener: TcpListener,
     transport: Transport,
-    tls: Option<TlsAcceptor>,
+    tls: Option<TlsSlot>,
 ) {
     let shutdown = ctx.shutdown.clone();
     let mut stop = pin!(shutdown.wait());
@@ -53,7 +54,8 @@ pub(crate) async fn accept_loop<H: Handler>(
             remote,
             local,
             transport,
-            tls.clone(),
+            // The configuration current now: a reload affects connections accepted after it.
+            tls.as_ref().map(|slot| TlsAcceptor::from(slot.load_full())),
         ));
     }
 }

@@ -8,8 +8,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use dataplane::{
-    Action, Counters, Engine, EngineConfig, EngineError, FrameError, Handler, Limits, ListenerSpec,
-    Peer, Shutdown, ShutdownTrigger, Stats, Transport, UdpBackend,
+    Action, Counters, Engine, EngineConfig, EngineError, EngineHandle, FrameError, Handler, Limits,
+    ListenerSpec, Peer, Shutdown, ShutdownTrigger, Stats, Transport, UdpBackend,
 };
 
 /// Replies `ECHO <worker> ` + the message; a message starting with `CLOSE` gets its echo and then
@@ -108,6 +108,7 @@ pub struct Running {
     pub backend: UdpBackend,
     pub counters: Arc<Counters>,
     pub handler: Arc<Echo>,
+    pub handle: EngineHandle,
     trigger: ShutdownTrigger,
     thread: Option<JoinHandle<Result<Stats, EngineError>>>,
 }
@@ -179,6 +180,7 @@ pub fn try_start(
     let addrs = engine.local_addrs();
     let backend = engine.udp_backend_in_use();
     let counters = engine.counters();
+    let handle = engine.handle();
     let handler = Arc::new(Echo::default());
     let (shutdown, trigger) = Shutdown::new();
     let h = handler.clone();
@@ -188,6 +190,7 @@ pub fn try_start(
         backend,
         counters,
         handler,
+        handle,
         trigger,
         thread: Some(thread),
     })
