@@ -163,7 +163,10 @@ async fn second_connection_resumes_the_session() {
     let mut first = connect(addr, client.clone()).await.unwrap();
     // The exchange makes the client read the tickets sent after the handshake.
     exchange(&mut first, "first").await;
-    assert_eq!(first.get_ref().1.handshake_kind(), Some(HandshakeKind::Full));
+    assert_eq!(
+        first.get_ref().1.handshake_kind(),
+        Some(HandshakeKind::Full)
+    );
     let mut second = connect(addr, client).await.unwrap();
     exchange(&mut second, "second").await;
     assert_eq!(

@@ -70,6 +70,8 @@ pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
     let signals = signals::block_and_listen().map_err(RunError::Signals)?;
     let engine = Engine::bind(engine_config, &specs)?;
     let workers = engine.workers();
+    let engine_handle = engine.handle();
+    let tls_listeners = config.listeners.clone();
     announce(&engine, workers);
 
     let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::all_up(config.topology, 1)));
@@ -86,7 +88,7 @@ pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
                     trigger.trigger();
                     return;
                 }
-                Signal::Hangup => tracing::info!("SIGHUP: nothing to reload yet"),
+                Signal::Hangup => reload_tls(&tls_listeners, &engine_handle),
             }
         })
         .map_err(RunError::Signals)?;
@@ -98,6 +100,21 @@ pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
         .collect();
     tracing::info!(?totals, decisions = %summary.join(" "), "stopped");
     Ok(())
+}
+
+/// SIGHUP, TLS part: new certificates for new handshakes, open connections untouched.
+fn reload_tls(listeners: &[config::Listener], handle: &dataplane::EngineHandle) {
+    let (reloaded, errors) = tls::reload_all(listeners, handle);
+    for e in &errors {
+        tracing::error!(error = %e, "TLS reload failed; the listener keeps its certificate");
+    }
+    if reloaded > 0 {
+        tracing::info!(
+            reloaded,
+            failed = errors.len(),
+            "SIGHUP: TLS certificates reloaded"
+        );
+    }
 }
 
 fn announce(engine: &dataplane::BoundEngine, workers: usize) {

@@ -1,5 +1,6 @@
 //! Building rustls server configurations for TLS listeners from the PEM files named in the
-//! configuration. Errors name the file and what is wrong with it.
+//! configuration, and reloading them into the running engine on SIGHUP or an admin call
+//! ([`reload_all`]). Errors name the file and what is wrong with it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -84,4 +85,55 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsE
         config.ticketer = ticketer;
     }
     Ok(Arc::new(config))
+}
+
+/// Why one TLS listener could not be reloaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// Its files are unusable now; the listener keeps its previous certificate.
+    #[error("TLS listener {index}: {source}")]
+    Files {
+        /// Listener index in the configuration.
+        index: usize,
+        /// Why.
+        #[source]
+        source: TlsError,
+    },
+    /// The engine refused the new configuration (no such TLS listener).
+    #[error("TLS listener {index}: {source}")]
+    Engine {
+        /// Listener index in the configuration.
+        index: usize,
+        /// Why.
+        #[source]
+        source: dataplane::EngineError,
+    },
+}
+
+/// Re-reads the certificate and key of every TLS listener in `listeners` (the configuration's
+/// listeners, whose indices are the engine's bind order) and hands the new server configurations to the running engine: new
+/// handshakes use them, open connections are untouched. A listener whose files fail to load
+/// keeps its current certificate; the others are still reloaded. Returns how many listeners
+/// were reloaded, and the failures.
+pub fn reload_all(
+    listeners: &[crate::config::Listener],
+    handle: &dataplane::EngineHandle,
+) -> (usize, Vec<ReloadError>) {
+    let mut reloaded = 0;
+    let mut errors = Vec::new();
+    for (index, listener) in listeners.iter().enumerate() {
+        let Some(files) = &listener.tls else { continue };
+        let result = server_config(files)
+            .map_err(|source| ReloadError::Files { index, source })
+            .and_then(|cfg| {
+                handle
+                    .reload_tls(index, cfg)
+                    .map_err(|source| ReloadError::Engine { index, source })
+            });
+        match result {
+            Ok(()) => reloaded += 1,
+            Err(e) => errors.push(e),
+        }
+    }
+    (reloaded, errors)
 }
