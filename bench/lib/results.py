@@ -286,19 +286,20 @@ def latency(runs_path, outdir):
             "p50_us": med([r.get("p50_us") for r in rs]),
             "p99_us": med([r.get("p99_us") for r in rs]),
             "p999_us": med([r.get("p999_us") for r in rs]),
+            "errors": sum((r.get("errors") or 0) for r in rs),
             "runs": len(rs),
         })
     with open(f"{outdir}/latency.json", "w") as f:
         json.dump({"points": points, "runs": runs}, f, indent=2)
     lines = [
-        "| target | workers | offered | % of peak | achieved | p50 us | p99 us | p99.9 us |",
-        "|---|---|---|---|---|---|---|---|",
+        "| target | workers | offered | % of peak | achieved | p50 us | p99 us | p99.9 us | errors |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for p in points:
         frac = "-" if p["fraction"] is None else f"{100 * p['fraction']:.0f}%"
         lines.append(
             f"| {p['target']} | {p['workers']} | {fmt_rate(p['offered'])} | {frac} | {fmt_rate(p['achieved'])} | "
-            f"{fmt_us(p['p50_us'])} | {fmt_us(p['p99_us'])} | {fmt_us(p['p999_us'])} |"
+            f"{fmt_us(p['p50_us'])} | {fmt_us(p['p99_us'])} | {fmt_us(p['p999_us'])} | {p['errors']} |"
         )
     table = "\n".join(lines)
     with open(f"{outdir}/latency.md", "w") as f:
