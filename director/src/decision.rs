@@ -11,15 +11,27 @@
 //! - a `Require` naming any extension -> `420 Bad Extension` (RFC 3261 8.2.2.3);
 //! - malformed requests -> `400` (`505` for another SIP version, `416` for a Request-URI that
 //!   is not SIP) whenever a response can be addressed; responses -> dropped.
+//!
+//! Proxy mode (`mode = "proxy"`) forwards every request except OPTIONS to the director itself
+//! statelessly to the user's registrar ([`crate::proxy`]), ACK and CANCEL included (the derived
+//! branch sends them where their INVITE went), answers `483` when Max-Forwards is 0 and `503`
+//! when no registrar can take the user, and relays responses back by Via. `Require` is not
+//! checked in proxy mode (RFC 3261 16.3: it is for the UAS).
+//!
+//! Which registrars a user gets under the current health view is [`crate::routing::route`].
 
 use std::net::SocketAddr;
 
 use sip::{HeaderName, Message, Method, Scheme, Uri};
 
 use crate::placement::PlacementKey;
+use crate::proxy::{self, forward::Hop, ForwardBufs, ForwardError, RelayTo};
 use crate::response::{self, RedirectTargets};
+use crate::routing::route;
 use crate::salvage;
 use crate::snapshot::Snapshot;
+use crate::stats::MethodClass;
+use crate::topology::{Mode, Transport};
 
 /// Seconds a client is told to wait when no registrar can take it.
 pub const RETRY_AFTER_S: u32 = 30;
@@ -34,6 +46,15 @@ pub enum Verdict {
     ReplyTo(SocketAddr),
     /// Nothing to send.
     Drop,
+    /// Forward (proxy mode) to this address over this transport.
+    Forward {
+        /// Destination.
+        to: SocketAddr,
+        /// Transport.
+        transport: Transport,
+    },
+    /// Over this stream connection (a `dataplane::ConnId` as u64): a relayed response.
+    ToConn(u64),
 }
 
 /// What happened, for metrics and logs.
@@ -55,11 +76,20 @@ pub enum Outcome {
     ResponseDropped,
     /// Unparseable and unanswerable.
     GarbageDropped,
+    /// Forwarded to a registrar (proxy mode).
+    Forwarded,
+    /// A registrar's response relayed back (proxy mode).
+    Relayed,
+    /// `483`: Max-Forwards reached 0 (proxy mode).
+    TooManyHops,
+    /// A response that is not ours or has nowhere to go, or a request whose registrar address
+    /// is unresolved (proxy mode): dropped or answered 503.
+    Unroutable,
 }
 
 impl Outcome {
     /// Every outcome, for metric registration.
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 12] = [
         Outcome::Redirected,
         Outcome::OptionsOk,
         Outcome::NoRegistrar,
@@ -68,6 +98,10 @@ impl Outcome {
         Outcome::AckAbsorbed,
         Outcome::ResponseDropped,
         Outcome::GarbageDropped,
+        Outcome::Forwarded,
+        Outcome::Relayed,
+        Outcome::TooManyHops,
+        Outcome::Unroutable,
     ];
 
     /// Stable label for metrics.
@@ -81,6 +115,10 @@ impl Outcome {
             Outcome::AckAbsorbed => "ack_absorbed",
             Outcome::ResponseDropped => "response_dropped",
             Outcome::GarbageDropped => "garbage_dropped",
+            Outcome::Forwarded => "forwarded",
+            Outcome::Relayed => "relayed",
+            Outcome::TooManyHops => "too_many_hops",
+            Outcome::Unroutable => "unroutable",
         }
     }
 }
@@ -92,18 +130,30 @@ pub struct Source {
     pub addr: SocketAddr,
     /// True for TCP/TLS: responses go back over the connection, never by Via.
     pub stream: bool,
+    /// Our address it arrived on (the listener's; may be a wildcard).
+    pub local: SocketAddr,
+    /// The stream connection it arrived on (`dataplane::ConnId::to_u64`).
+    pub conn: Option<u64>,
 }
 
 /// Reusable per-worker scratch space, so deciding allocates nothing once warmed up.
 #[derive(Debug)]
 pub struct Scratch {
     key: PlacementKey,
+    bufs: ForwardBufs,
+    /// The method of the last decided message, for metrics.
+    pub method: MethodClass,
+    /// The status code of the response written by the last decision (0: none).
+    pub code: u16,
 }
 
 impl Default for Scratch {
     fn default() -> Self {
         Scratch {
             key: PlacementKey::with_capacity(256),
+            bufs: ForwardBufs::default(),
+            method: MethodClass::None,
+            code: 0,
         }
     }
 }
@@ -117,6 +167,30 @@ pub fn decide(
     out: &mut Vec<u8>,
 ) -> (Verdict, Outcome) {
     out.clear();
+    scratch.method = MethodClass::None;
+    scratch.code = 0;
+    let (verdict, outcome) = decide_inner(snap, bytes, source, scratch, out);
+    if !out.is_empty() && matches!(verdict, Verdict::Reply | Verdict::ReplyTo(_)) {
+        scratch.code = status_of(out);
+    }
+    (verdict, outcome)
+}
+
+fn status_of(out: &[u8]) -> u16 {
+    out.get(8..11)
+        .and_then(|c| std::str::from_utf8(c).ok())
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+fn decide_inner(
+    snap: &Snapshot,
+    bytes: &[u8],
+    source: Source,
+    scratch: &mut Scratch,
+    out: &mut Vec<u8>,
+) -> (Verdict, Outcome) {
+    let proxying = snap.topology().mode() == Mode::Proxy;
     let msg = match sip::parse(bytes) {
         Ok(msg) => msg,
         Err(err) => {
@@ -127,8 +201,12 @@ pub fn decide(
         }
     };
     if !msg.is_request() {
+        if proxying {
+            return relay(&msg, scratch, out);
+        }
         return (Verdict::Drop, Outcome::ResponseDropped);
     }
+    scratch.method = MethodClass::of(msg.method());
     let verdict = reply_route(&msg, source);
     if let Err(invalid) = sip::validate_request(&msg) {
         if msg.method() == Some(Method::Ack) {
@@ -154,13 +232,31 @@ pub fn decide(
         response::write_simple(out, &msg, source.addr, 416, "Unsupported URI Scheme");
         return (verdict, Outcome::Rejected);
     }
-    if !matches!(method, Method::Ack | Method::Cancel) {
+    if !proxying && !matches!(method, Method::Ack | Method::Cancel) {
         // RFC 3261 8.2.2.3: the director supports no extension a client may require.
         if let Some(require) = msg.header(HeaderName::Require) {
             let unsupported = ("Unsupported", require.value);
             response::write_with_header(out, &msg, source.addr, 420, "Bad Extension", unsupported);
             return (verdict, Outcome::Rejected);
         }
+    }
+    if proxying {
+        return match method {
+            Method::Options if !request_uri_has_user(&msg) => {
+                response::write_options_ok(out, &msg, source.addr);
+                (verdict, Outcome::OptionsOk)
+            }
+            Method::Register => {
+                let aor = msg.to().and_then(|to| to.parsed_uri());
+                forward(snap, &msg, aor, source, scratch, out, verdict)
+            }
+            _ => {
+                let target = msg
+                    .request_uri()
+                    .map_or(Err(sip::ParseError::BadUri), Uri::parse);
+                forward(snap, &msg, target, source, scratch, out, verdict)
+            }
+        };
     }
     match method {
         Method::Ack => (Verdict::Drop, Outcome::AckAbsorbed),
@@ -201,46 +297,183 @@ fn redirect(
     out: &mut Vec<u8>,
     verdict: Verdict,
 ) -> (Verdict, Outcome) {
+    if !set_key(msg, aor, source, scratch, out) {
+        return (verdict, Outcome::Rejected);
+    }
+    let topology = snap.topology();
+    let Some(route) = route(snap, &scratch.key) else {
+        write_no_registrar(out, msg, source);
+        return (verdict, Outcome::NoRegistrar);
+    };
+    let targets = RedirectTargets {
+        primary: topology.registrar(route.primary).contact(),
+        backup: route.backup.map(|b| topology.registrar(b).contact()),
+    };
+    response::write_redirect(out, msg, source.addr, targets, topology.expires());
+    (verdict, Outcome::Redirected)
+}
+
+fn write_no_registrar(out: &mut Vec<u8>, msg: &Message<'_>, source: Source) {
+    response::write_retry_after(
+        out,
+        msg,
+        source.addr,
+        503,
+        "No Registrar Available",
+        RETRY_AFTER_S,
+    );
+}
+
+/// The placement key of `aor`, or the 400 answering why there is none.
+fn set_key(
+    msg: &Message<'_>,
+    aor: Result<Uri<'_>, sip::ParseError>,
+    source: Source,
+    scratch: &mut Scratch,
+    out: &mut Vec<u8>,
+) -> bool {
     let uri = match aor {
         Ok(uri) if matches!(uri.scheme, Scheme::Sip | Scheme::Sips) => uri,
         Ok(_) => {
             let reason = "Address Of Record Must Be SIP or SIPS";
             response::write_simple(out, msg, source.addr, 400, reason);
-            return (verdict, Outcome::Rejected);
+            return false;
         }
         Err(err) => {
             response::write_simple(out, msg, source.addr, 400, err.reason());
-            return (verdict, Outcome::Rejected);
+            return false;
         }
     };
     if scratch.key.set_from_uri_parts(uri.user, uri.host).is_err() {
         response::write_simple(out, msg, source.addr, 400, "Malformed Address Of Record");
+        return false;
+    }
+    true
+}
+
+/// Proxy mode: forwards the request to the user's registrar (or answers 483/503/400).
+fn forward(
+    snap: &Snapshot,
+    msg: &Message<'_>,
+    aor: Result<Uri<'_>, sip::ParseError>,
+    source: Source,
+    scratch: &mut Scratch,
+    out: &mut Vec<u8>,
+    verdict: Verdict,
+) -> (Verdict, Outcome) {
+    if !set_key(msg, aor, source, scratch, out) {
+        if msg.method() == Some(Method::Ack) {
+            out.clear();
+            return (Verdict::Drop, Outcome::AckAbsorbed);
+        }
         return (verdict, Outcome::Rejected);
     }
     let topology = snap.topology();
-    let home = topology.home_where(&scratch.key, |t| snap.is_eligible(t));
-    // The backup registrar takes the primary's place when the whole primary pool is out.
-    let (primary, backup) = match (home.primary, home.backup) {
-        (Some(p), b) => (p, b),
-        (None, Some(b)) => (b, None),
-        (None, None) => {
-            response::write_retry_after(
-                out,
-                msg,
-                source.addr,
-                503,
-                "No Registrar Available",
-                RETRY_AFTER_S,
-            );
-            return (verdict, Outcome::NoRegistrar);
+    let target = route(snap, &scratch.key).map(|r| (r.forward, snap.addr(r.forward)));
+    let (target, to) = match target {
+        Some((t, Some(to))) => (t, to),
+        Some((_, None)) | None => {
+            if msg.method() == Some(Method::Ack) {
+                return (Verdict::Drop, Outcome::AckAbsorbed);
+            }
+            write_no_registrar(out, msg, source);
+            let outcome = match target {
+                Some(_) => Outcome::Unroutable,
+                None => Outcome::NoRegistrar,
+            };
+            return (verdict, outcome);
         }
     };
-    let targets = RedirectTargets {
-        primary: topology.registrar(primary).contact(),
-        backup: backup.map(|b| topology.registrar(b).contact()),
+    let transport = topology.registrar(target).endpoint().transport;
+    let host = advertised_host(snap, source.local);
+    let hop = Hop {
+        source: source.addr,
+        host: host.as_str(),
+        port: source.local.port(),
+        transport,
+        conn: if source.stream { source.conn } else { None },
     };
-    response::write_redirect(out, msg, source.addr, targets, topology.expires());
-    (verdict, Outcome::Redirected)
+    match proxy::forward_request(msg, hop, &mut scratch.bufs, out) {
+        Ok(()) => (Verdict::Forward { to, transport }, Outcome::Forwarded),
+        Err(ForwardError::TooManyHops) => {
+            out.clear();
+            if msg.method() == Some(Method::Ack) {
+                return (Verdict::Drop, Outcome::AckAbsorbed);
+            }
+            response::write_simple(out, msg, source.addr, 483, "Too Many Hops");
+            (verdict, Outcome::TooManyHops)
+        }
+        Err(ForwardError::BadVia | ForwardError::Edit) => {
+            out.clear();
+            response::write_simple(out, msg, source.addr, 400, "Bad Via");
+            (verdict, Outcome::Rejected)
+        }
+    }
+}
+
+/// The director's host in its Via and Path: the listener's address, or (for a wildcard
+/// listener) the configured `domain`.
+fn advertised_host(snap: &Snapshot, local: SocketAddr) -> HostText {
+    let mut h = HostText::default();
+    match (local.ip().is_unspecified(), snap.topology().domain()) {
+        (true, Some(domain)) => h.push(domain),
+        (_, _) => match local {
+            SocketAddr::V4(a) => h.push_fmt(format_args!("{}", a.ip())),
+            SocketAddr::V6(a) => h.push_fmt(format_args!("[{}]", a.ip())),
+        },
+    }
+    h
+}
+
+/// A small stack buffer for a host name or address (no allocation on the hot path).
+struct HostText {
+    buf: [u8; 256],
+    len: usize,
+}
+
+impl Default for HostText {
+    fn default() -> Self {
+        HostText {
+            buf: [0; 256],
+            len: 0,
+        }
+    }
+}
+
+impl HostText {
+    fn push(&mut self, s: &str) {
+        let n = s.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+    }
+    fn push_fmt(&mut self, args: std::fmt::Arguments<'_>) {
+        use std::io::Write;
+        let mut cur = std::io::Cursor::new(&mut self.buf[self.len..]);
+        if cur.write_fmt(args).is_ok() {
+            self.len += cur.position() as usize;
+        }
+    }
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+/// Proxy mode: a registrar's response goes back by Via.
+fn relay(msg: &Message<'_>, scratch: &mut Scratch, out: &mut Vec<u8>) -> (Verdict, Outcome) {
+    match proxy::relay_response(msg, out) {
+        Ok(to) => {
+            scratch.code = msg.status().unwrap_or(0);
+            let verdict = match to {
+                RelayTo::Conn(c) => Verdict::ToConn(c),
+                RelayTo::Addr(to, transport) => Verdict::Forward { to, transport },
+            };
+            (verdict, Outcome::Relayed)
+        }
+        Err(_) => {
+            out.clear();
+            (Verdict::Drop, Outcome::Unroutable)
+        }
+    }
 }
 
 /// RFC 3261 18.2.2 for a stateless element: streams answer over the connection; UDP answers

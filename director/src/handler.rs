@@ -5,12 +5,13 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use dataplane::{Action, FrameError, Handler, Peer, Transport};
+use dataplane::{Action, ConnId, FrameError, Handler, Peer, Transport};
 
 use crate::decision::{decide, Outcome, Scratch, Source, Verdict};
 use crate::salvage;
 use crate::snapshot::Snapshot;
-use crate::stats::DecisionStats;
+use crate::stats::{DecisionStats, Origin};
+use crate::topology;
 
 thread_local! {
     /// Each worker thread's scratch space (placement key buffer), reused for every message.
@@ -37,13 +38,30 @@ impl Handler for DirectorHandler {
         let source = Source {
             addr: peer.remote,
             stream: peer.transport.is_stream(),
+            local: peer.local,
+            conn: peer.conn.map(ConnId::to_u64),
         };
-        let (verdict, outcome) = SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut scratch) => decide(&snap, msg, source, &mut scratch, out),
-            // Unreachable (no re-entrancy), but never panic on the hot path.
-            Err(_) => decide(&snap, msg, source, &mut Scratch::default(), out),
-        });
-        self.stats.record(peer.worker, outcome);
+        let (verdict, outcome, method, code) =
+            SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+                Ok(mut scratch) => {
+                    let (v, o) = decide(&snap, msg, source, &mut scratch, out);
+                    (v, o, scratch.method, scratch.code)
+                }
+                // Unreachable (no re-entrancy), but never panic on the hot path.
+                Err(_) => {
+                    let mut scratch = Scratch::default();
+                    let (v, o) = decide(&snap, msg, source, &mut scratch, out);
+                    (v, o, scratch.method, scratch.code)
+                }
+            });
+        self.stats.record_method(peer.worker, method, outcome);
+        if code != 0 {
+            let origin = match outcome {
+                Outcome::Relayed => Origin::Relayed,
+                _ => Origin::Local,
+            };
+            self.stats.record_response(peer.worker, origin, code);
+        }
         match verdict {
             Verdict::Reply => Action::Reply,
             Verdict::ReplyTo(to) => Action::Send {
@@ -51,6 +69,15 @@ impl Handler for DirectorHandler {
                 transport: Transport::Udp,
             },
             Verdict::Drop => Action::Drop,
+            Verdict::Forward { to, transport } => Action::Send {
+                to,
+                transport: match transport {
+                    topology::Transport::Udp => Transport::Udp,
+                    topology::Transport::Tcp => Transport::Tcp,
+                    topology::Transport::Tls => Transport::Tls,
+                },
+            },
+            Verdict::ToConn(raw) => Action::SendConn(ConnId::from_u64(raw)),
         }
     }
 

@@ -147,7 +147,7 @@ fn write_head(out: &mut Vec<u8>, req: &Message<'_>, source: SocketAddr, code: u1
 /// which is allowed and simpler than comparing hosts) and, when the client asked with a bare
 /// `rport`, `rport=<source port>` (RFC 3581); a `received`/`rport` it already carried is
 /// replaced. Further comma-separated values are copied as they are.
-fn write_top_via(out: &mut Vec<u8>, value: &[u8], source: SocketAddr) {
+pub(crate) fn write_top_via(out: &mut Vec<u8>, value: &[u8], source: SocketAddr) {
     out.extend_from_slice(b"Via: ");
     let (first, rest) = value.split_at(first_value_end(value));
     let Ok(via) = Via::parse(first) else {
@@ -253,7 +253,7 @@ fn push_ip(out: &mut Vec<u8>, addr: SocketAddr) {
 }
 
 /// End of the first comma-separated value of a header, skipping commas inside quoted strings.
-fn first_value_end(v: &[u8]) -> usize {
+pub(crate) fn first_value_end(v: &[u8]) -> usize {
     let mut in_quotes = false;
     let mut escaped = false;
     for (i, &b) in v.iter().enumerate() {

@@ -1,7 +1,11 @@
-//! The one immutable routing snapshot the workers read: topology plus the eligibility of every
-//! registrar (health and drain state), published as a unit so the two are never seen out of step.
+//! The one immutable routing snapshot the workers read: topology, the eligibility of every
+//! registrar (health and drain state), pool failover flags and the resolved registrar
+//! addresses, published as a unit so they are never seen out of step.
 
-use crate::topology::{Target, Topology};
+use std::net::SocketAddr;
+
+use crate::health::Eligibility;
+use crate::topology::{PoolIdx, Target, Topology};
 
 /// Routing state as one value. Built off the hot path, swapped in whole.
 #[derive(Debug, Clone)]
@@ -9,31 +13,65 @@ pub struct Snapshot {
     topology: Topology,
     /// Per pool, per registrar: may new users be sent there? Same shape as the topology.
     eligible: Vec<Vec<bool>>,
+    /// Per pool, per registrar: not drained (the primary Contact while a pool is down but not
+    /// yet failed over).
+    not_drained: Vec<Vec<bool>>,
+    /// Per pool: its users go to the backup pool.
+    failed_over: Vec<bool>,
+    /// Per pool, per registrar: the resolved endpoint (proxy mode), if resolution worked.
+    addrs: Vec<Vec<Option<SocketAddr>>>,
     /// Incremented on every publish, for logs and metrics.
     generation: u64,
 }
 
 impl Snapshot {
-    /// A snapshot where every registrar is eligible (no health information yet).
+    /// A snapshot where every registrar is eligible (no health information yet) and no
+    /// address is resolved.
     pub fn all_up(topology: Topology, generation: u64) -> Self {
-        let eligible = topology
-            .pools()
-            .iter()
-            .map(|p| vec![true; p.registrars().len()])
-            .collect();
+        let shape = |v| -> Vec<Vec<bool>> {
+            topology
+                .pools()
+                .iter()
+                .map(|p| vec![v; p.registrars().len()])
+                .collect()
+        };
+        let eligible = shape(true);
         Snapshot {
-            topology,
+            not_drained: eligible.clone(),
             eligible,
+            failed_over: vec![false; topology.pools().len()],
+            addrs: Vec::new(),
+            topology,
             generation,
         }
     }
 
     /// A snapshot with explicit eligibility, indexed like the topology's pools and registrars.
-    /// Missing entries count as not eligible.
+    /// Missing entries count as not eligible; no pool is failed over.
     pub fn with_eligibility(topology: Topology, eligible: Vec<Vec<bool>>, generation: u64) -> Self {
         Snapshot {
-            topology,
+            not_drained: eligible.clone(),
             eligible,
+            failed_over: vec![false; topology.pools().len()],
+            addrs: Vec::new(),
+            topology,
+            generation,
+        }
+    }
+
+    /// The full form: health-derived [`Eligibility`] and resolved addresses.
+    pub fn new(
+        topology: Topology,
+        eligibility: Eligibility,
+        addrs: Vec<Vec<Option<SocketAddr>>>,
+        generation: u64,
+    ) -> Self {
+        Snapshot {
+            topology,
+            eligible: eligibility.eligible,
+            not_drained: eligibility.not_drained,
+            failed_over: eligibility.failed_over,
+            addrs,
             generation,
         }
     }
@@ -45,15 +83,36 @@ impl Snapshot {
 
     /// Whether new users may be sent to `target`.
     pub fn is_eligible(&self, target: Target) -> bool {
-        self.eligible
+        lookup(&self.eligible, target).unwrap_or(false)
+    }
+
+    /// Whether `target` is not drained (it may be down).
+    pub fn is_not_drained(&self, target: Target) -> bool {
+        lookup(&self.not_drained, target).unwrap_or(false)
+    }
+
+    /// Whether `pool`'s users are currently sent to its backup pool.
+    pub fn is_failed_over(&self, pool: PoolIdx) -> bool {
+        self.failed_over.get(pool.0).copied().unwrap_or(false)
+    }
+
+    /// The resolved address of `target`, if known.
+    pub fn addr(&self, target: Target) -> Option<SocketAddr> {
+        self.addrs
             .get(target.pool.0)
             .and_then(|p| p.get(target.registrar.0))
             .copied()
-            .unwrap_or(false)
+            .flatten()
     }
 
     /// The publish counter this snapshot was created with.
     pub fn generation(&self) -> u64 {
         self.generation
     }
+}
+
+fn lookup(v: &[Vec<bool>], target: Target) -> Option<bool> {
+    v.get(target.pool.0)
+        .and_then(|p| p.get(target.registrar.0))
+        .copied()
 }

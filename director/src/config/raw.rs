@@ -50,6 +50,7 @@ pub(super) struct RawAdmin {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawHealth {
+    pub enabled: Option<Spanned<bool>>,
     pub interval_ms: Option<Spanned<u64>>,
     pub timeout_ms: Option<Spanned<u64>>,
     pub down_after: Option<Spanned<u32>>,

@@ -53,6 +53,9 @@ pub struct AdminSettings {
 /// Registrar probing (SIP OPTIONS) and pool failover/failback timing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HealthSettings {
+    /// Whether registrars are probed at all. Off without a `[health]` section (every registrar
+    /// then counts as up); on by default inside one.
+    pub enabled: bool,
     /// Time between probes of one registrar (default 5 s).
     pub interval: Duration,
     /// How long to wait for a probe's answer (default 2 s, at most `interval`).
@@ -70,6 +73,7 @@ pub struct HealthSettings {
 impl Default for HealthSettings {
     fn default() -> Self {
         Self {
+            enabled: false,
             interval: Duration::from_millis(5000),
             timeout: Duration::from_millis(2000),
             down_after: 3,

@@ -1,0 +1,185 @@
+//! Forwarding one request: our Via on top (branch derived from the incoming one), the client's
+//! Via completed with `received`/`rport`, Max-Forwards decremented (or set to 70), and for
+//! REGISTER a Path header with the director's address (RFC 3327). Nothing else is touched: the
+//! output is the input with those splices ([`sip::apply_edits`]).
+
+use std::net::SocketAddr;
+
+use sip::{Edit, HeaderName, Message, Method};
+use xxhash_rust::xxh3::Xxh3;
+
+use super::{BRANCH_PREFIX, CONN_PARAM};
+use crate::response::{push_decimal, write_top_via};
+use crate::topology::Transport;
+
+/// Why a request cannot be forwarded (the caller answers it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ForwardError {
+    /// Max-Forwards reached 0: answer 483.
+    #[error("too many hops")]
+    TooManyHops,
+    /// No Via to put ours above, or an unusable one: answer 400.
+    #[error("bad Via")]
+    BadVia,
+    /// The splices did not apply (cannot happen with offsets from the parser).
+    #[error("edit failed")]
+    Edit,
+}
+
+/// Reusable buffers for the inserted header lines.
+#[derive(Debug, Default)]
+pub struct ForwardBufs {
+    via: Vec<u8>,
+    max_forwards: Vec<u8>,
+    path: Vec<u8>,
+}
+
+/// Where the forwarded request is sent and how the director names itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Hop<'a> {
+    /// The request's source (for `received`/`rport` of the client's Via).
+    pub source: SocketAddr,
+    /// The director's host for its Via and Path (an IP, brackets for IPv6, or a name).
+    pub host: &'a str,
+    /// The director's port for its Via and Path.
+    pub port: u16,
+    /// Transport toward the registrar.
+    pub transport: Transport,
+    /// The client's stream connection (TCP/TLS clients), encoded in our Via.
+    pub conn: Option<u64>,
+}
+
+/// Writes the forwarded form of `msg` into `out`.
+pub fn forward_request(
+    msg: &Message<'_>,
+    hop: Hop<'_>,
+    bufs: &mut ForwardBufs,
+    out: &mut Vec<u8>,
+) -> Result<(), ForwardError> {
+    let max_forwards = msg.max_forwards().map_err(|_| ForwardError::BadVia)?;
+    if max_forwards == Some(0) {
+        return Err(ForwardError::TooManyHops);
+    }
+    let via_header = msg.header(HeaderName::Via).ok_or(ForwardError::BadVia)?;
+    let top = msg.top_via().map_err(|_| ForwardError::BadVia)?;
+
+    // Our Via, then the client's top Via line with received/rport filled in.
+    let via = &mut bufs.via;
+    via.clear();
+    via.extend_from_slice(b"Via: SIP/2.0/");
+    via.extend_from_slice(match hop.transport {
+        Transport::Udp => b"UDP",
+        Transport::Tcp => b"TCP",
+        Transport::Tls => b"TLS",
+    });
+    via.push(b' ');
+    push_hostport(via, hop.host, hop.port);
+    via.extend_from_slice(b";branch=");
+    via.extend_from_slice(BRANCH_PREFIX);
+    push_hex(via, branch_hash(msg, &top));
+    via.extend_from_slice(b";rport");
+    if let Some(conn) = hop.conn {
+        via.push(b';');
+        via.extend_from_slice(CONN_PARAM);
+        via.push(b'=');
+        push_hex(via, conn);
+    }
+    via.extend_from_slice(b"\r\n");
+    write_top_via(via, via_header.value, hop.source);
+
+    let mf = &mut bufs.max_forwards;
+    mf.clear();
+    let mf_edit = match (max_forwards, msg.header(HeaderName::MaxForwards)) {
+        (Some(n), Some(h)) => {
+            push_decimal(mf, u64::from(n - 1));
+            Some((h.value_range.clone(), false))
+        }
+        _ => {
+            mf.extend_from_slice(b"Max-Forwards: 70\r\n");
+            None
+        }
+    };
+
+    let path = &mut bufs.path;
+    path.clear();
+    let is_register = msg.method() == Some(Method::Register);
+    if is_register {
+        path.extend_from_slice(b"Path: <sip:");
+        push_hostport(path, hop.host, hop.port);
+        if hop.transport != Transport::Udp {
+            path.extend_from_slice(b";transport=");
+            path.extend_from_slice(hop.transport.as_str().as_bytes());
+        }
+        path.extend_from_slice(b";lr>\r\n");
+    }
+
+    let via_edit = Edit::Replace {
+        range: via_header.line.clone(),
+        bytes: &bufs.via,
+    };
+    let mf_edit = match mf_edit {
+        Some((range, _)) => Edit::Replace {
+            range,
+            bytes: &bufs.max_forwards,
+        },
+        None => Edit::Insert {
+            at: via_header.line.end,
+            bytes: &bufs.max_forwards,
+        },
+    };
+    // Our Path goes first (RFC 3327 4.3): before any existing Path header (empty for others).
+    let path_edit = Edit::Insert {
+        at: msg
+            .header(HeaderName::Path)
+            .map_or(via_header.line.end, |h| h.line.start),
+        bytes: &bufs.path,
+    };
+    let mut edits = [via_edit, mf_edit, path_edit];
+    edits.sort_by_key(|e| match e {
+        Edit::Insert { at, .. } => (*at, 1),
+        Edit::Replace { range, .. } | Edit::Remove(range) => (range.start, 0),
+    });
+    sip::apply_edits(msg, &edits, out).map_err(|_| ForwardError::Edit)
+}
+
+/// RFC 3261 16.11: a branch that is the same for retransmissions and the CANCEL of the
+/// request. With an RFC 3261 branch: hash of it and the sent-by; otherwise of the fields
+/// 16.11 lists (top Via, Call-ID, CSeq number, From tag, To tag, Request-URI).
+fn branch_hash(msg: &Message<'_>, top: &sip::Via<'_>) -> u64 {
+    let mut h = Xxh3::new();
+    let mut part = |b: &[u8]| {
+        h.update(b);
+        h.update(&[0]);
+    };
+    if top.has_rfc3261_branch() {
+        part(top.branch().unwrap_or(&[]));
+        part(top.host);
+        part(&top.port.unwrap_or(0).to_be_bytes());
+    } else {
+        part(msg.header(HeaderName::Via).map_or(&[][..], |v| v.value));
+        part(msg.call_id().unwrap_or(&[]));
+        part(
+            msg.cseq()
+                .map(|c| c.seq.to_be_bytes())
+                .unwrap_or_default()
+                .as_slice(),
+        );
+        part(msg.from().ok().and_then(|f| f.tag()).unwrap_or(&[]));
+        part(msg.to().ok().and_then(|t| t.tag()).unwrap_or(&[]));
+        part(msg.request_uri().unwrap_or(&[]));
+    }
+    h.digest()
+}
+
+fn push_hostport(out: &mut Vec<u8>, host: &str, port: u16) {
+    out.extend_from_slice(host.as_bytes());
+    out.push(b':');
+    push_decimal(out, u64::from(port));
+}
+
+fn push_hex(out: &mut Vec<u8>, v: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for shift in (0..16).rev() {
+        out.push(HEX[((v >> (shift * 4)) & 0xf) as usize]);
+    }
+}
