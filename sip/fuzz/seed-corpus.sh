@@ -3,7 +3,7 @@
 # Usage: sip/fuzz/seed-corpus.sh [RFC4475_DIR]   then: cd sip/fuzz && cargo +nightly fuzz run parse_roundtrip
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-src=${1:-${RFC4475_DIR:-$here/../../../shared/conformance/rfc4475}}
+src=${1:-${RFC4475_DIR:-$here/../../conformance/rfc4475}}
 dst=$here/corpus/parse_roundtrip
 mkdir -p "$dst"
 count=0

@@ -16,7 +16,7 @@ use system_tests::{bin, workspace_root, Director, Topology};
 fn corpus() -> Vec<Vec<u8>> {
     let dir = std::env::var_os("RFC4475_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("../shared/conformance/rfc4475"));
+        .unwrap_or_else(|| workspace_root().join("conformance/rfc4475"));
     let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).expect("manifest");
     manifest
         .lines()

@@ -13,7 +13,7 @@ use system_tests::{workspace_root, Director, Topology};
 fn corpus_dir() -> PathBuf {
     std::env::var_os("RFC4475_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("../shared/conformance/rfc4475"))
+        .unwrap_or_else(|| workspace_root().join("conformance/rfc4475"))
 }
 
 /// (file, expected rfc class) from the manifest.

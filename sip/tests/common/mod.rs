@@ -4,11 +4,11 @@
 
 use std::path::PathBuf;
 
-/// Corpus folder: `$RFC4475_DIR`, else `../../shared/conformance/rfc4475` from the crate.
+/// Corpus folder: `$RFC4475_DIR`, else `../conformance/rfc4475` from the crate (the vendored copy).
 pub fn corpus_dir() -> PathBuf {
     match std::env::var_os("RFC4475_DIR") {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/rfc4475"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../conformance/rfc4475"),
     }
 }
 
