@@ -1,10 +1,11 @@
 //! SIP director library: configuration, topology, placement, the per-message decision and the
 //! pieces of the `director` binary (CLI, run loop, signals, TLS setup).
 
+pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod decision;
-pub mod fuzz;
 pub mod handler;
 pub mod health;
 pub mod placement;

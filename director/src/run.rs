@@ -1,5 +1,5 @@
 //! `director run`: load and validate the configuration, bind every listener, then serve until
-//! SIGTERM/SIGINT. Configuration is fully validated (TLS files included) before any port is
+//! SIGTERM/SIGINT (SIGHUP reloads the topology and TLS certificates). Configuration is fully validated (TLS files included) before any port is
 //! bound, and the bound sockets are announced on stdout (`listening udp 127.0.0.1:5060`) so
 //! scripts and tests can wait for them.
 
@@ -9,12 +9,13 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use dataplane::{Engine, EngineConfig, ListenerSpec, Shutdown, UdpBackend};
 
+use crate::admin;
 use crate::cli::RunArgs;
 use crate::config::{self, Config};
+use crate::control::{self, ControlState};
 use crate::decision::Outcome;
 use crate::handler::DirectorHandler;
 use crate::signals::{self, Signal};
-use crate::snapshot::Snapshot;
 use crate::stats::DecisionStats;
 use crate::tls;
 use crate::topology::Transport;
@@ -31,7 +32,15 @@ pub enum RunError {
     /// Binding or running the engine failed.
     #[error("{0}")]
     Engine(#[from] dataplane::EngineError),
-    /// Signal handling could not be set up.
+    /// The admin HTTP address cannot be bound.
+    #[error("cannot bind the admin server on {addr}: {source}")]
+    Admin {
+        /// The configured address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Signal handling (or another control thread) could not be set up.
     #[error("cannot set up signal handling: {0}")]
     Signals(std::io::Error),
 }
@@ -72,10 +81,38 @@ pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
     let workers = engine.workers();
     let engine_handle = engine.handle();
     let tls_listeners = config.listeners.clone();
+    let admin_listener = match config.admin {
+        Some(a) => {
+            Some(
+                std::net::TcpListener::bind(a.address).map_err(|source| RunError::Admin {
+                    addr: a.address,
+                    source,
+                })?,
+            )
+        }
+        None => None,
+    };
+
+    // The control plane: resolves registrars, probes them, reloads, publishes snapshots.
+    let state = ControlState::new(config.clone(), control::system_resolve);
+    let snapshot = Arc::new(ArcSwap::from_pointee(state.current_snapshot()));
+    let control = control::spawn(state, args.config.clone(), Arc::clone(&snapshot))
+        .map_err(RunError::Signals)?;
+    let stats = Arc::new(DecisionStats::new(workers));
+    if let Some(listener) = admin_listener {
+        let admin_addr = listener.local_addr().map_err(RunError::Signals)?;
+        let ctx = admin::AdminContext {
+            snapshot: Arc::clone(&snapshot),
+            control: control.clone(),
+            stats: Arc::clone(&stats),
+            counters: engine.counters(),
+        };
+        admin::spawn(listener, ctx).map_err(RunError::Signals)?;
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "admin {admin_addr}");
+    }
     announce(&engine, workers);
 
-    let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::all_up(config.topology, 1)));
-    let stats = Arc::new(DecisionStats::new(workers));
     let handler = Arc::new(DirectorHandler::new(snapshot, Arc::clone(&stats)));
     let (shutdown, trigger) = Shutdown::new();
 
@@ -88,7 +125,10 @@ pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
                     trigger.trigger();
                     return;
                 }
-                Signal::Hangup => reload_tls(&tls_listeners, &engine_handle),
+                Signal::Hangup => {
+                    reload_tls(&tls_listeners, &engine_handle);
+                    control.request_reload("SIGHUP");
+                }
             }
         })
         .map_err(RunError::Signals)?;

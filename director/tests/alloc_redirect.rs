@@ -111,6 +111,8 @@ fn decide_allocates_nothing_after_warm_up() {
     let source = Source {
         addr: SOURCE.parse().expect("addr"),
         stream: false,
+        local: "127.0.0.1:5060".parse().expect("addr"),
+        conn: None,
     };
     let msgs = messages();
     let mut scratch = Scratch::default();

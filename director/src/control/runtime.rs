@@ -1,0 +1,363 @@
+//! The control thread: command loop, probe tasks, failover timers, file polling, publishing.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+
+use super::state::{system_resolve, ControlState, DrainError, Status};
+use crate::config::{self, Config, HealthSettings};
+use crate::health::probe;
+use crate::snapshot::Snapshot;
+use crate::topology::Endpoint;
+
+/// How often the failover timers are evaluated.
+const TICK: Duration = Duration::from_millis(100);
+/// How often the configuration file's modification time is checked.
+const FILE_POLL: Duration = Duration::from_secs(1);
+
+/// What a reload did.
+pub type ReloadOutcome = Result<String, String>;
+
+/// A request to the control thread.
+#[derive(Debug)]
+pub enum Command {
+    /// Re-read the configuration file; `source` names who asked (for the log).
+    Reload {
+        /// `SIGHUP`, `admin` or `file change`.
+        source: &'static str,
+        /// Where to send the outcome, if anyone waits.
+        reply: Option<oneshot::Sender<ReloadOutcome>>,
+    },
+    /// Drain or undrain one registrar.
+    Drain {
+        /// Registrar id.
+        id: String,
+        /// Drain (true) or undrain.
+        drained: bool,
+        /// `Ok(changed)`.
+        reply: oneshot::Sender<Result<bool, DrainError>>,
+    },
+    /// Registrar and pool states.
+    Status {
+        /// Where to send them.
+        reply: oneshot::Sender<Status>,
+    },
+}
+
+/// A cloneable handle to the control thread (usable from any thread or runtime).
+#[derive(Debug, Clone)]
+pub struct ControlHandle {
+    tx: mpsc::UnboundedSender<Command>,
+}
+
+/// Why a command got no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the control thread is gone")]
+pub struct Gone;
+
+impl ControlHandle {
+    /// Asks for a reload without waiting (signal handlers).
+    pub fn request_reload(&self, source: &'static str) {
+        let _ = self.tx.send(Command::Reload {
+            source,
+            reply: None,
+        });
+    }
+
+    /// Reloads and waits for the outcome.
+    pub async fn reload(&self, source: &'static str) -> Result<ReloadOutcome, Gone> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Reload {
+                source,
+                reply: Some(reply),
+            })
+            .map_err(|_| Gone)?;
+        rx.await.map_err(|_| Gone)
+    }
+
+    /// Drains or undrains a registrar.
+    pub async fn drain(&self, id: &str, drained: bool) -> Result<Result<bool, DrainError>, Gone> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Drain {
+                id: id.to_owned(),
+                drained,
+                reply,
+            })
+            .map_err(|_| Gone)?;
+        rx.await.map_err(|_| Gone)
+    }
+
+    /// Current states.
+    pub async fn status(&self) -> Result<Status, Gone> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Command::Status { reply }).map_err(|_| Gone)?;
+        rx.await.map_err(|_| Gone)
+    }
+}
+
+/// Starts the control thread on `state`, publishing into `snapshot`. `path` is the
+/// configuration file (None: the embedded default, nothing to reload).
+pub fn spawn(
+    state: ControlState,
+    path: Option<PathBuf>,
+    snapshot: Arc<ArcSwap<Snapshot>>,
+) -> std::io::Result<ControlHandle> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("control".into())
+        .spawn(move || {
+            rt.block_on(run(state, path, snapshot, rx));
+        })?;
+    Ok(ControlHandle { tx })
+}
+
+type ProbeResult = (String, Option<Duration>);
+
+struct Loop {
+    state: ControlState,
+    path: Option<PathBuf>,
+    stamp: Option<(SystemTime, u64)>,
+    snapshot: Arc<ArcSwap<Snapshot>>,
+    probes_tx: mpsc::UnboundedSender<ProbeResult>,
+    probers: JoinSet<()>,
+}
+
+async fn run(
+    state: ControlState,
+    path: Option<PathBuf>,
+    snapshot: Arc<ArcSwap<Snapshot>>,
+    mut rx: mpsc::UnboundedReceiver<Command>,
+) {
+    let (probes_tx, mut probes_rx) = mpsc::unbounded_channel();
+    let stamp = path.as_deref().and_then(file_stamp);
+    let mut l = Loop {
+        state,
+        path,
+        stamp,
+        snapshot,
+        probes_tx,
+        probers: JoinSet::new(),
+    };
+    l.spawn_probers();
+    let mut tick = tokio::time::interval(TICK);
+    let mut poll = tokio::time::interval(FILE_POLL);
+    loop {
+        tokio::select! {
+            cmd = rx.recv() => match cmd {
+                Some(cmd) => l.command(cmd),
+                None => return,
+            },
+            Some((id, answered)) = probes_rx.recv() => l.probe(&id, answered),
+            _ = tick.tick() => {
+                if l.state.tick(Instant::now()) {
+                    l.publish("pool failover state changed");
+                }
+            }
+            _ = poll.tick() => l.poll_file(),
+        }
+    }
+}
+
+impl Loop {
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Reload { source, reply } => {
+                let outcome = self.reload(source);
+                if let Some(reply) = reply {
+                    let _ = reply.send(outcome);
+                }
+            }
+            Command::Drain { id, drained, reply } => {
+                let result = self.state.set_drained(&id, drained);
+                if let Ok(true) = result {
+                    let verb = if drained { "drained" } else { "undrained" };
+                    tracing::info!(registrar = %id, "registrar {verb}");
+                    self.publish("drain state changed");
+                }
+                let _ = reply.send(result);
+            }
+            Command::Status { reply } => {
+                let _ = reply.send(self.state.status());
+            }
+        }
+    }
+
+    fn probe(&mut self, id: &str, answered: Option<Duration>) {
+        let before = self.reg_state(id);
+        let changed = self.state.probe(id, answered, Instant::now());
+        let after = self.reg_state(id);
+        if before != after {
+            tracing::warn!(registrar = %id, from = ?before, to = ?after, "registrar state changed");
+        }
+        if changed {
+            self.publish("registrar health changed");
+        }
+    }
+
+    fn reg_state(&self, id: &str) -> Option<&'static str> {
+        crate::health::find_target(self.state.topology(), id).map(|_| {
+            self.state
+                .status()
+                .registrars
+                .into_iter()
+                .find(|r| r.id == id)
+                .map_or("unknown", |r| r.state)
+        })
+    }
+
+    fn publish(&mut self, why: &str) {
+        let snap = self.state.snapshot();
+        let status = self.state.status();
+        let failed_over: Vec<&str> = status
+            .pools
+            .iter()
+            .filter(|p| p.failed_over)
+            .map(|p| p.id.as_str())
+            .collect();
+        let not_up: Vec<String> = status
+            .registrars
+            .iter()
+            .filter(|r| r.state != "up")
+            .map(|r| format!("{}={}", r.id, r.state))
+            .collect();
+        tracing::info!(
+            generation = snap.generation(),
+            failed_over = ?failed_over,
+            not_up = ?not_up,
+            "publishing snapshot: {why}"
+        );
+        self.snapshot.store(Arc::new(snap));
+    }
+
+    fn poll_file(&mut self) {
+        let Some(path) = self.path.as_deref() else {
+            return;
+        };
+        let stamp = file_stamp(path);
+        if stamp.is_some() && stamp != self.stamp {
+            self.stamp = stamp;
+            let _ = self.reload("file change");
+        }
+    }
+
+    fn reload(&mut self, source: &'static str) -> ReloadOutcome {
+        let Some(path) = self.path.clone() else {
+            let msg = "running on the embedded default configuration: nothing to reload";
+            tracing::info!(source, "{msg}");
+            return Err(msg.into());
+        };
+        self.stamp = file_stamp(&path);
+        let config = match config::load_file(&path) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(
+                    source,
+                    "reload refused, keeping the running configuration: {e}"
+                );
+                return Err(e.to_string());
+            }
+        };
+        let restart = restart_needed(self.state.config(), &config);
+        if !restart.is_empty() {
+            tracing::warn!(
+                source,
+                "reload: {} changed; these take effect only after a restart",
+                restart.join(", ")
+            );
+        }
+        let summary = format!(
+            "reloaded {}: {} pools, {} registrars",
+            path.display(),
+            config.topology.pools().len(),
+            config.topology.registrar_count()
+        );
+        self.state.replace(config, system_resolve);
+        self.publish("configuration reloaded");
+        self.probers.abort_all();
+        self.spawn_probers();
+        tracing::info!(source, "{summary}");
+        Ok(summary)
+    }
+
+    fn spawn_probers(&mut self) {
+        let settings = self.state.config().health;
+        if !settings.enabled {
+            return;
+        }
+        let targets = self.state.targets();
+        let n = targets.len().max(1) as u32;
+        for (i, (_, id, endpoint, addr)) in targets.into_iter().enumerate() {
+            // Spread the first probes over one interval.
+            let offset = settings.interval / n * i as u32;
+            let tx = self.probes_tx.clone();
+            self.probers
+                .spawn(prober(id, endpoint, addr, settings, offset, tx));
+        }
+    }
+}
+
+static PROBE_SEQ: AtomicU64 = AtomicU64::new(1);
+
+async fn prober(
+    id: String,
+    endpoint: Endpoint,
+    addr: Option<SocketAddr>,
+    settings: HealthSettings,
+    offset: Duration,
+    tx: mpsc::UnboundedSender<ProbeResult>,
+) {
+    tokio::time::sleep(offset).await;
+    let mut ticker = tokio::time::interval(settings.interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let seq = PROBE_SEQ.fetch_add(1, Ordering::Relaxed);
+        let answered = match addr {
+            Some(a) => match probe::probe(a, endpoint.transport, settings.timeout, seq).await {
+                Ok(rtt) => Some(rtt),
+                Err(e) => {
+                    tracing::debug!(registrar = %id, "probe failed: {e}");
+                    None
+                }
+            },
+            None => {
+                tracing::debug!(registrar = %id, host = %endpoint.host, "probe failed: unresolved");
+                None
+            }
+        };
+        if tx.send((id.clone(), answered)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Settings a reload cannot apply.
+fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if old.listeners != new.listeners {
+        out.push("listeners");
+    }
+    if old.workers != new.workers {
+        out.push("workers");
+    }
+    if old.admin != new.admin {
+        out.push("admin address");
+    }
+    out
+}
+
+fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
