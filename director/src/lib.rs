@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod decision;
+pub mod fuzz;
 pub mod handler;
 pub mod health;
 pub mod placement;
