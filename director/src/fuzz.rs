@@ -126,7 +126,10 @@ fn check(
         Verdict::Drop => assert!(out.is_empty(), "{outcome:?}: Drop with bytes to send"),
         Verdict::Reply | Verdict::ReplyTo(_) => {
             if let Verdict::ReplyTo(to) = verdict {
-                assert!(!source.stream, "a stream source is answered over its connection");
+                assert!(
+                    !source.stream,
+                    "a stream source is answered over its connection"
+                );
                 assert_eq!(to.ip(), source.addr.ip(), "UDP answers go to the source IP");
             }
             let response = parse_response(out, outcome);
@@ -180,7 +183,9 @@ fn check_copied(req: &Message<'_>, response: &Message<'_>) {
 fn check_redirect(snap: &Snapshot, req: &Message<'_>, response: &Message<'_>) {
     let aor = match req.method() {
         Some(Method::Register) => req.to().and_then(|to| to.parsed_uri()),
-        _ => req.request_uri().map_or(Err(sip::ParseError::BadUri), Uri::parse),
+        _ => req
+            .request_uri()
+            .map_or(Err(sip::ParseError::BadUri), Uri::parse),
     };
     let aor = aor.unwrap_or_else(|e| panic!("301 for an unparseable address of record: {e:?}"));
     let key = PlacementKey::from_uri_parts(aor.user, aor.host)
@@ -198,7 +203,10 @@ fn check_redirect(snap: &Snapshot, req: &Message<'_>, response: &Message<'_>) {
             other => panic!("bad Contact in a 301: {other:?}"),
         })
         .collect();
-    assert!(contacts == expected, "301 Contacts differ from the home of {key}");
+    assert!(
+        contacts == expected,
+        "301 Contacts differ from the home of {key}"
+    );
 }
 
 /// A forwarded request is the request plus our Via, with Max-Forwards decremented; a 200 to it
@@ -247,7 +255,10 @@ fn check_forwarded(snap: &Snapshot, req: &Message<'_>, source: Source, out: &[u8
     match verdict {
         Verdict::ToConn(c) => assert!(source.stream && c == CONN, "to connection {c}"),
         Verdict::Forward { to, .. } => {
-            assert!(!source.stream, "a stream client's answer goes over its connection");
+            assert!(
+                !source.stream,
+                "a stream client's answer goes over its connection"
+            );
             assert_eq!(to.ip(), source.addr.ip(), "relayed to the client's IP");
         }
         other => panic!("relayed with {other:?}"),
