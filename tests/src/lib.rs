@@ -4,8 +4,11 @@
 //! placement ([`oracle`]) is computed from the specification, independently of the director's
 //! own configuration and placement code.
 
+pub mod farm_topology;
+pub mod http;
 pub mod oracle;
 pub mod process;
+pub mod registrar_farm;
 pub mod sip_client;
 pub mod topology;
 

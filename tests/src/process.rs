@@ -68,6 +68,8 @@ pub struct Listening {
     pub tcp: Vec<SocketAddr>,
     /// TLS listeners.
     pub tls: Vec<SocketAddr>,
+    /// The admin HTTP server (`admin ADDR` line), when configured.
+    pub admin: Option<SocketAddr>,
 }
 
 /// A running director process.
@@ -140,6 +142,9 @@ impl Director {
                         "tls" => listening.tls.push(addr),
                         other => panic!("unknown transport {other}"),
                     }
+                }
+                (Some("admin"), Some(addr), None) => {
+                    listening.admin = Some(addr.parse().expect("announced admin address"));
                 }
                 (Some("ready"), _, _) => {
                     ready_line = line;
