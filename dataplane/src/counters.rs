@@ -78,6 +78,7 @@ pub struct WorkerCounters {
     keepalives: AtomicU64,
     connections_open: AtomicU64,
     connections_accepted: AtomicU64,
+    read_buffers_held: AtomicU64,
     dropped: [AtomicU64; DropReason::COUNT],
 }
 
@@ -101,6 +102,12 @@ impl WorkerCounters {
     pub(crate) fn conn_closed(&self) {
         self.connections_open.fetch_sub(1, Ordering::Relaxed);
     }
+    pub(crate) fn read_buffer_taken(&self) {
+        self.read_buffers_held.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn read_buffer_released(&self) {
+        self.read_buffers_held.fetch_sub(1, Ordering::Relaxed);
+    }
 
     fn snapshot(&self) -> Stats {
         let mut dropped = [0; DropReason::COUNT];
@@ -113,6 +120,7 @@ impl WorkerCounters {
             keepalives: self.keepalives.load(Ordering::Relaxed),
             connections_open: self.connections_open.load(Ordering::Relaxed),
             connections_accepted: self.connections_accepted.load(Ordering::Relaxed),
+            read_buffers_held: self.read_buffers_held.load(Ordering::Relaxed),
             dropped,
         }
     }
@@ -168,6 +176,9 @@ pub struct Stats {
     pub connections_open: u64,
     /// Stream connections accepted in all (including those closed at once over the limit).
     pub connections_accepted: u64,
+    /// Stream connections holding a read buffer now (a message in progress, or bytes that may
+    /// be pending); idle connections hold none.
+    pub read_buffers_held: u64,
     /// Drops by [`DropReason`] index; read with [`Stats::dropped`].
     pub dropped: [u64; DropReason::COUNT],
 }
@@ -189,6 +200,7 @@ impl Stats {
         self.keepalives += o.keepalives;
         self.connections_open += o.connections_open;
         self.connections_accepted += o.connections_accepted;
+        self.read_buffers_held += o.read_buffers_held;
         for (a, b) in self.dropped.iter_mut().zip(o.dropped) {
             *a += b;
         }

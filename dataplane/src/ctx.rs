@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::net::UdpSocket;
 
 use crate::counters::WorkerCounters;
-use crate::stream::Registry;
+use crate::stream::{BufferPool, Registry};
 use crate::{
     Action, ConnId, Counters, DropReason, FrameError, FrameLimits, Handler, Limits, Peer, Shutdown,
     Transport,
@@ -28,6 +28,11 @@ pub(crate) struct WorkerCtx<H> {
     pub registry: RefCell<Registry>,
     /// This worker's UDP sockets with their listener addresses.
     pub udp: Vec<(SocketAddr, Rc<UdpSocket>)>,
+    /// Read buffers of stream connections that are between messages (see `stream::conn`).
+    pub buffers: RefCell<BufferPool>,
+    /// The handler's output buffer for stream messages (handling never awaits, so one per
+    /// worker serves every connection).
+    pub stream_out: RefCell<Vec<u8>>,
 }
 
 impl<H: Handler> WorkerCtx<H> {
@@ -83,6 +88,8 @@ impl<H> WorkerCtx<H> {
             shutdown,
             registry: RefCell::new(Registry::new(index)),
             udp,
+            buffers: RefCell::new(BufferPool::default()),
+            stream_out: RefCell::new(Vec::new()),
         }
     }
 

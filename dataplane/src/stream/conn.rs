@@ -2,19 +2,27 @@
 //! frames, call the handler per frame, write the replies once the buffer holds no complete
 //! frame, and enforce idle and header (slowloris) timeouts and the shutdown rule (finish the
 //! message in flight, then close).
+//!
+//! Memory: between messages a connection holds no read buffer and no write buffer. Once a read
+//! came back short (so neither the socket's readiness nor the TLS layer holds more for us) and
+//! every byte was handled, the read buffer goes back to the worker's pool; the next message is
+//! awaited on the TCP socket's readiness, and only then is a buffer taken for a non-blocking
+//! read. The handler's output buffer is one per worker.
 
+use std::future::{poll_fn, Future};
+use std::io;
 use std::pin::pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
 use crate::ctx::WorkerCtx;
 use crate::{frame, Action, DropReason, Frame, Handler, Peer, Transport};
 
-/// First read buffer size; doubled as needed up to `max_message + 1`.
-const INITIAL_BUFFER: usize = 4096;
 /// How long a graceful close (TLS close_notify, FIN) may take.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -24,8 +32,55 @@ enum Next {
     Close,
 }
 
+/// A stream over a TCP socket whose readiness can be awaited without reading.
+pub(crate) trait OverTcp: AsyncRead + AsyncWrite + Unpin {
+    /// The underlying socket.
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl OverTcp for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl OverTcp for tokio_rustls::server::TlsStream<TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0
+    }
+}
+
+/// Reads into `buf[end..]`. With no buffer (idle), waits for the socket to be readable, then
+/// takes a pooled buffer and tries one read; if that finds nothing after all (spurious
+/// readiness, or only part of a TLS record), the buffer goes back and the wait resumes.
+async fn read_some<H, S: OverTcp>(
+    ctx: &WorkerCtx<H>,
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+    end: usize,
+    cap: usize,
+) -> io::Result<usize> {
+    if !buf.is_empty() {
+        return stream.read(&mut buf[end..]).await;
+    }
+    loop {
+        stream.tcp().readable().await?;
+        *buf = take_buffer(ctx, cap);
+        let mut read = pin!(stream.read(&mut buf[..]));
+        let once = poll_fn(|cx| match read.as_mut().poll(cx) {
+            Poll::Ready(r) => Poll::Ready(Some(r)),
+            Poll::Pending => Poll::Ready(None),
+        })
+        .await;
+        match once {
+            Some(r) => return r,
+            None => give_buffer(ctx, std::mem::take(buf)),
+        }
+    }
+}
+
 /// Serves one connection until EOF, error, timeout, `Action::Close`, a framing error or shutdown.
-pub(crate) async fn serve<H: Handler, S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn serve<H: Handler, S: OverTcp>(
     ctx: &WorkerCtx<H>,
     mut stream: S,
     peer: Peer,
@@ -33,9 +88,10 @@ pub(crate) async fn serve<H: Handler, S: AsyncRead + AsyncWrite + Unpin>(
 ) {
     let lim = &ctx.limits;
     let cap = lim.max_message.saturating_add(1);
-    let mut buf = vec![0u8; INITIAL_BUFFER.min(cap)];
+    // Start with a buffer: the TLS layer may already hold bytes read during the handshake.
+    let mut buf = take_buffer(ctx, cap);
+    let mut drained = false;
     let (mut start, mut end) = (0usize, 0usize);
-    let mut out = Vec::new();
     let mut wbuf = Vec::new();
     let mut last_activity = Instant::now();
     let mut msg_started = last_activity;
@@ -44,14 +100,7 @@ pub(crate) async fn serve<H: Handler, S: AsyncRead + AsyncWrite + Unpin>(
     let mut timer = pin!(tokio::time::sleep_until(last_activity + lim.idle_timeout));
 
     loop {
-        let next = process(
-            ctx,
-            &buf[start..end],
-            &peer,
-            &mut out,
-            &mut wbuf,
-            &mut start,
-        );
+        let next = process(ctx, &buf[start..end], &peer, &mut wbuf, &mut start);
         if !wbuf.is_empty() && !write_out(ctx, &mut stream, &mut wbuf).await {
             break;
         }
@@ -70,7 +119,12 @@ pub(crate) async fn serve<H: Handler, S: AsyncRead + AsyncWrite + Unpin>(
         if stopping && end == 0 {
             break;
         }
-        if end == buf.len() {
+        if end == 0 && drained && !buf.is_empty() {
+            // Between messages with nothing pending: hold no buffers while idle.
+            give_buffer(ctx, std::mem::take(&mut buf));
+            wbuf = Vec::new();
+        }
+        if !buf.is_empty() && end == buf.len() {
             if buf.len() >= cap {
                 // The framer should have said TooLarge; never buffer beyond the limit.
                 ctx.stats().add_dropped(DropReason::Oversize, 1);
@@ -97,9 +151,10 @@ pub(crate) async fn serve<H: Handler, S: AsyncRead + AsyncWrite + Unpin>(
                     break;
                 }
             }
-            r = stream.read(&mut buf[end..]) => match r {
+            r = read_some(ctx, &mut stream, &mut buf, end, cap) => match r {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    drained = end + n < buf.len();
                     last_activity = Instant::now();
                     if end == 0 {
                         msg_started = last_activity;
@@ -114,6 +169,19 @@ pub(crate) async fn serve<H: Handler, S: AsyncRead + AsyncWrite + Unpin>(
         }
     }
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, stream.shutdown()).await;
+    if !buf.is_empty() {
+        give_buffer(ctx, buf);
+    }
+}
+
+fn take_buffer<H>(ctx: &WorkerCtx<H>, cap: usize) -> Vec<u8> {
+    ctx.stats().read_buffer_taken();
+    ctx.buffers.borrow_mut().take(cap)
+}
+
+fn give_buffer<H>(ctx: &WorkerCtx<H>, buf: Vec<u8>) {
+    ctx.stats().read_buffer_released();
+    ctx.buffers.borrow_mut().give(buf);
 }
 
 /// Cuts and handles every complete frame in `data`, advancing `start`; replies go to `wbuf`.
@@ -121,11 +189,13 @@ fn process<H: Handler>(
     ctx: &WorkerCtx<H>,
     mut data: &[u8],
     peer: &Peer,
-    out: &mut Vec<u8>,
     wbuf: &mut Vec<u8>,
     start: &mut usize,
 ) -> Next {
     let stats = ctx.stats();
+    // Handling never awaits, so the worker's one output buffer serves every connection.
+    let mut out = ctx.stream_out.borrow_mut();
+    let out = &mut *out;
     while !data.is_empty() {
         match frame(data, &ctx.frame_limits) {
             Ok(Frame::Incomplete) => break,

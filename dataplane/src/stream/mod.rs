@@ -3,7 +3,9 @@
 
 mod accept;
 mod conn;
+mod pool;
 mod registry;
 
 pub(crate) use accept::accept_loop;
+pub(crate) use pool::BufferPool;
 pub(crate) use registry::Registry;
