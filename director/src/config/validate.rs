@@ -232,7 +232,7 @@ fn health(raw: Option<RawHealth>, src: &Source<'_>) -> Result<HealthSettings, Co
     let Some(raw) = raw else {
         return Ok(h);
     };
-    h.enabled = raw.enabled.as_ref().map_or(true, |e| *e.get_ref());
+    h.enabled = raw.enabled.as_ref().is_none_or(|e| *e.get_ref());
     let positive = |v: &Option<Spanned<u64>>, name: &str| -> Result<Option<u64>, ConfigError> {
         match v {
             Some(s) if *s.get_ref() == 0 => Err(src.at(
