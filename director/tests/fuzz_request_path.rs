@@ -1,7 +1,7 @@
 //! Runs the request-path fuzz hook (`director::fuzz::request_path`) over the RFC 4475 corpus,
-//! a few hand-written messages and a few thousand random mutations of them, so the hook's
-//! invariants are checked by every `cargo test` (the cargo-fuzz target in `director/fuzz`
-//! explores further; see docs/fuzzing.md).
+//! the hand-written seeds in `director/fuzz/seeds` and a few thousand random mutations of them,
+//! so the hook's invariants are checked by every `cargo test` (the cargo-fuzz target in
+//! `director/fuzz` explores further; see docs/fuzzing.md).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -19,22 +19,20 @@ fn corpus_dir() -> PathBuf {
     }
 }
 
-/// Messages that reach the paths the torture corpus rarely does (301, 200, forwarding).
-const HAND_WRITTEN: &[&[u8]] = &[
-    b"REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK1;rport\r\nMax-Forwards: 70\r\nFrom: <sip:alice@example.com>;tag=1\r\nTo: <sip:alice@example.com>\r\nCall-ID: a1@h\r\nCSeq: 1 REGISTER\r\nContact: <sip:alice@198.51.100.7>\r\nContent-Length: 0\r\n\r\n",
-    b"OPTIONS sip:127.0.0.1 SIP/2.0\r\nv: SIP/2.0/TCP h:5070;branch=z9hG4bK2\r\nf: <sip:p@h>;tag=2\r\nt: <sip:127.0.0.1>\r\ni: o2\r\nCSeq: 7 OPTIONS\r\nl: 0\r\n\r\n",
-    b"INVITE sip:bob@Example.COM;transport=tcp SIP/2.0\r\nVia: SIP/2.0/UDP [2001:db8::1]:5062;branch=z9hG4bK3\r\nMax-Forwards: 1\r\nFrom: \"A\" <sip:a@h>;tag=3\r\nTo: sip:bob@example.com\r\nCall-ID: i3\r\nCSeq: 3 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\n",
-    b"SIP/2.0 200 OK\r\nVia: SIP/2.0/TLS 127.0.0.1:5060;branch=z9hG4bKdR0123456789abcdef;rport;dc=2a\r\nVia: SIP/2.0/TCP 198.51.100.7:5060;branch=z9hG4bK4;received=198.51.100.7\r\nFrom: <sip:a@h>;tag=4\r\nTo: <sip:a@h>;tag=5\r\nCall-ID: r4\r\nCSeq: 4 REGISTER\r\nContent-Length: 0\r\n\r\n",
-];
+/// Hand-written messages that reach the paths the torture corpus rarely does (301, 200,
+/// forwarding, relaying), shared with the cargo-fuzz corpus; regression inputs go there too.
+fn seeds_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds")
+}
 
-fn read_dat_files(dir: &Path, into: &mut Vec<Vec<u8>>) {
+fn read_files(dir: &Path, ext: Option<&str>, into: &mut Vec<Vec<u8>>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     let mut paths: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
     paths.sort();
     for p in paths {
-        if p.extension().is_some_and(|e| e == "dat") {
+        if p.is_file() && ext.is_none_or(|x| p.extension().is_some_and(|e| e == x)) {
             into.push(std::fs::read(&p).unwrap());
         }
     }
@@ -46,14 +44,16 @@ fn corpus() -> &'static [Vec<u8>] {
         let dir = corpus_dir();
         let mut c = Vec::new();
         for sub in [dir.clone(), dir.join("variants"), dir.join("extra")] {
-            read_dat_files(&sub, &mut c);
+            read_files(&sub, Some("dat"), &mut c);
         }
         assert!(
             c.len() >= 40,
             "RFC 4475 corpus not found in {} (set RFC4475_DIR)",
             dir.display()
         );
-        c.extend(HAND_WRITTEN.iter().map(|m| m.to_vec()));
+        let before = c.len();
+        read_files(&seeds_dir(), None, &mut c);
+        assert!(c.len() > before, "no seeds in {}", seeds_dir().display());
         c
     })
 }
@@ -82,13 +82,13 @@ fn edge_inputs_keep_the_invariants() {
 /// Bytes that matter to the grammar, so mutations hit interesting paths more often.
 const SPECIAL: &[u8] = b"\r\n \t,;:\"<>%\\/=@?[]*0\x00\xff";
 
+/// One edit; `Splice` copies a slice of the message to another place (duplicated lines).
 #[derive(Debug, Clone)]
 enum Mutation {
     Flip { pos: usize, byte: u8 },
     Truncate { pos: usize },
     Insert { pos: usize, byte: u8 },
     Delete { pos: usize },
-    /// Copies a slice of the message over another place (duplicates header lines).
     Splice { from: usize, len: usize, to: usize },
 }
 
