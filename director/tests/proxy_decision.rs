@@ -1,0 +1,181 @@
+//! The decision in proxy mode, without sockets: where requests go (the home registrar's
+//! resolved address, CANCEL and ACK where their INVITE went), what the director answers itself
+//! (OPTIONS to itself, 483, 503 when no registrar is eligible or resolved), and that responses
+//! are relayed only when the top Via is ours.
+
+use std::net::SocketAddr;
+
+use director::config::Config;
+use director::decision::{decide, Outcome, Scratch, Source, Verdict};
+use director::health::HealthPolicy;
+use director::snapshot::Snapshot;
+use director::topology::Transport;
+
+const TOPO: &str = r#"
+[director]
+mode = "proxy"
+
+[[pool]]
+id = "pool1"
+backup = "pool2"
+[[pool.registrar]]
+id = "a1"
+contact = "sip:127.0.0.1:6001"
+[[pool.registrar]]
+id = "a2"
+contact = "sip:127.0.0.1:6002"
+
+[[pool]]
+id = "pool2"
+[[pool.registrar]]
+id = "b1"
+contact = "sip:127.0.0.1:6003"
+"#;
+
+fn snapshot(eligible: [bool; 3], resolved: bool) -> Snapshot {
+    let c = Config::parse(TOPO, "t.toml").expect("valid");
+    let mut e = HealthPolicy::new(&c.topology, c.health).eligibility();
+    e.eligible = vec![vec![eligible[0], eligible[1]], vec![eligible[2]]];
+    let addr = |p: u16| resolved.then(|| SocketAddr::from(([127, 0, 0, 1], p)));
+    let addrs = vec![vec![addr(6001), addr(6002)], vec![addr(6003)]];
+    Snapshot::new(c.topology, e, addrs, 1)
+}
+
+fn source() -> Source {
+    Source {
+        addr: "192.0.2.9:5062".parse().expect("addr"),
+        stream: false,
+        local: "127.0.0.1:5060".parse().expect("addr"),
+        conn: None,
+    }
+}
+
+fn request(method: &str, ruri: &str, branch: &str, extra: &str) -> String {
+    format!(
+        "{method} {ruri} SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9:5062;branch={branch}\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:bob@example.com>;tag=1\r\nTo: <sip:alice@example.com>\r\n\
+         Call-ID: c@x\r\nCSeq: 1 {method}\r\n{extra}Content-Length: 0\r\n\r\n"
+    )
+}
+
+fn run(snap: &Snapshot, msg: &str) -> (Verdict, Outcome, String) {
+    let mut out = Vec::new();
+    let (v, o) = decide(
+        snap,
+        msg.as_bytes(),
+        source(),
+        &mut Scratch::default(),
+        &mut out,
+    );
+    (v, o, String::from_utf8(out).expect("utf8"))
+}
+
+#[test]
+fn invite_cancel_and_ack_go_to_the_same_registrar_with_the_same_branch() {
+    let snap = snapshot([true; 3], true);
+    let ruri = "sip:alice@example.com";
+    let (v1, o1, inv) = run(&snap, &request("INVITE", ruri, "z9hG4bK-1", ""));
+    let (v2, o2, can) = run(&snap, &request("CANCEL", ruri, "z9hG4bK-1", ""));
+    let (v3, o3, _) = run(&snap, &request("ACK", ruri, "z9hG4bK-1", ""));
+    assert_eq!(
+        (o1, o2, o3),
+        (Outcome::Forwarded, Outcome::Forwarded, Outcome::Forwarded)
+    );
+    assert_eq!(v1, v2);
+    assert_eq!(v1, v3);
+    assert!(matches!(
+        v1,
+        Verdict::Forward {
+            transport: Transport::Udp,
+            ..
+        }
+    ));
+    let top = |s: &str| s.lines().nth(1).expect("via line").to_string();
+    assert_eq!(top(&inv), top(&can));
+}
+
+#[test]
+fn register_goes_to_the_first_eligible_machine_then_the_backup() {
+    let all = snapshot([true; 3], true);
+    let reg = request("REGISTER", "sip:example.com", "z9hG4bK-2", "");
+    let (first, _, _) = run(&all, &reg);
+    let Verdict::Forward { to, .. } = first else {
+        panic!("forwarded: {first:?}");
+    };
+    // The first machine down: the other one of pool1 (assuming the user is in pool1) or, for a
+    // pool2 user, pool1's first.
+    let mut e = [true; 3];
+    let idx = usize::from(to.port() - 6001);
+    e[idx] = false;
+    let (second, o, _) = run(&snapshot(e, true), &reg);
+    assert_eq!(o, Outcome::Forwarded);
+    assert_ne!(second, first);
+    // Nothing eligible: 503 with Retry-After, answered by the director.
+    let (v, o, text) = run(&snapshot([false; 3], true), &reg);
+    assert_eq!((v, o), (Verdict::Reply, Outcome::NoRegistrar));
+    assert!(
+        text.starts_with("SIP/2.0 503 ") && text.contains("Retry-After: "),
+        "{text}"
+    );
+    // Eligible but unresolved: 503 too.
+    let (_, o, text) = run(&snapshot([true; 3], false), &reg);
+    assert_eq!(o, Outcome::Unroutable);
+    assert!(text.starts_with("SIP/2.0 503 "), "{text}");
+}
+
+#[test]
+fn the_director_answers_options_to_itself_and_483() {
+    let snap = snapshot([true; 3], true);
+    let (_, o, text) = run(
+        &snap,
+        &request("OPTIONS", "sip:127.0.0.1:5060", "z9hG4bK-3", ""),
+    );
+    assert_eq!(o, Outcome::OptionsOk);
+    assert!(text.starts_with("SIP/2.0 200 "), "{text}");
+    let hop0 = request("REGISTER", "sip:example.com", "z9hG4bK-4", "")
+        .replace("Max-Forwards: 70", "Max-Forwards: 0");
+    let (_, o, text) = run(&snap, &hop0);
+    assert_eq!(o, Outcome::TooManyHops);
+    assert!(text.starts_with("SIP/2.0 483 "), "{text}");
+    // Require is the registrar's business in proxy mode.
+    let req = request(
+        "REGISTER",
+        "sip:example.com",
+        "z9hG4bK-5",
+        "Require: gruu\r\n",
+    );
+    assert_eq!(run(&snap, &req).1, Outcome::Forwarded);
+}
+
+#[test]
+fn only_responses_to_our_via_are_relayed() {
+    let snap = snapshot([true; 3], true);
+    let (_, _, fwd) = run(
+        &snap,
+        &request("REGISTER", "sip:example.com", "z9hG4bK-6", ""),
+    );
+    let vias: String = fwd
+        .lines()
+        .filter(|l| l.starts_with("Via:"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    let resp = |vias: &str| {
+        format!(
+            "SIP/2.0 200 OK\r\n{vias}From: <sip:bob@example.com>;tag=1\r\n\
+             To: <sip:alice@example.com>;tag=2\r\nCall-ID: c@x\r\nCSeq: 1 REGISTER\r\n\
+             Content-Length: 0\r\n\r\n"
+        )
+    };
+    let (v, o, out) = run(&snap, &resp(&vias));
+    assert_eq!(o, Outcome::Relayed);
+    assert_eq!(
+        v,
+        Verdict::Forward {
+            to: "192.0.2.9:5062".parse().expect("addr"),
+            transport: Transport::Udp
+        }
+    );
+    assert!(!out.contains("z9hG4bKdR"));
+    let foreign = resp("Via: SIP/2.0/UDP 192.0.2.9:5062;branch=z9hG4bK-6\r\n");
+    assert_eq!(run(&snap, &foreign).1, Outcome::Unroutable);
+}
