@@ -198,3 +198,25 @@ fn no_registrar_anywhere_is_503_with_retry_after() {
     assert_eq!(a.code, 503, "{}", a.raw);
     assert!(a.header("retry-after").is_some(), "{}", a.raw);
 }
+
+#[test]
+fn tcp_registrars_are_probed_over_tcp() {
+    let farm = RegistrarFarm::start(2, "tcp");
+    let mut topo = farm_topology(&[1, 1], &farm.addrs);
+    for p in &mut topo.pools {
+        for r in &mut p.registrars {
+            r.contact.push_str(";transport=tcp");
+        }
+    }
+    let director = Director::start(&config(&topo, &Extra::default()));
+    let admin = director.listening.admin.expect("admin announced");
+    wait_for("a TCP probe answered", WAIT, || {
+        let v = system_tests::http::get_json(admin, "/registrars");
+        v["registrars"][0]["last_probe_ms"].as_f64()
+    });
+    farm.mute(farm.addrs[0]);
+    wait_state(admin, "fe1.pool1", "down");
+    assert_eq!(registrar_state(admin, "fe1.pool2"), "up");
+    farm.unmute(farm.addrs[0]);
+    wait_state(admin, "fe1.pool1", "up");
+}
