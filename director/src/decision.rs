@@ -31,7 +31,7 @@ use crate::routing::route;
 use crate::salvage;
 use crate::snapshot::Snapshot;
 use crate::stats::MethodClass;
-use crate::topology::{Mode, Transport};
+use crate::topology::{Mode, Target, Transport};
 
 /// Seconds a client is told to wait when no registrar can take it.
 pub const RETRY_AFTER_S: u32 = 30;
@@ -145,6 +145,8 @@ pub struct Scratch {
     pub method: MethodClass,
     /// The status code of the response written by the last decision (0: none).
     pub code: u16,
+    /// The registrar the last decision sent the user to (301 primary or forward target).
+    pub target: Option<Target>,
 }
 
 impl Default for Scratch {
@@ -154,6 +156,7 @@ impl Default for Scratch {
             bufs: ForwardBufs::default(),
             method: MethodClass::None,
             code: 0,
+            target: None,
         }
     }
 }
@@ -169,6 +172,7 @@ pub fn decide(
     out.clear();
     scratch.method = MethodClass::None;
     scratch.code = 0;
+    scratch.target = None;
     let (verdict, outcome) = decide_inner(snap, bytes, source, scratch, out);
     if !out.is_empty() && matches!(verdict, Verdict::Reply | Verdict::ReplyTo(_)) {
         scratch.code = status_of(out);
@@ -310,6 +314,7 @@ fn redirect(
         backup: route.backup.map(|b| topology.registrar(b).contact()),
     };
     response::write_redirect(out, msg, source.addr, targets, topology.expires());
+    scratch.target = Some(route.primary);
     (verdict, Outcome::Redirected)
 }
 
@@ -394,7 +399,10 @@ fn forward(
         conn: if source.stream { source.conn } else { None },
     };
     match proxy::forward_request(msg, hop, &mut scratch.bufs, out) {
-        Ok(()) => (Verdict::Forward { to, transport }, Outcome::Forwarded),
+        Ok(()) => {
+            scratch.target = Some(target);
+            (Verdict::Forward { to, transport }, Outcome::Forwarded)
+        }
         Err(ForwardError::TooManyHops) => {
             out.clear();
             if msg.method() == Some(Method::Ack) {

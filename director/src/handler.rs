@@ -41,20 +41,23 @@ impl Handler for DirectorHandler {
             local: peer.local,
             conn: peer.conn.map(ConnId::to_u64),
         };
-        let (verdict, outcome, method, code) =
+        let (verdict, outcome, method, code, target) =
             SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
                 Ok(mut scratch) => {
                     let (v, o) = decide(&snap, msg, source, &mut scratch, out);
-                    (v, o, scratch.method, scratch.code)
+                    (v, o, scratch.method, scratch.code, scratch.target)
                 }
                 // Unreachable (no re-entrancy), but never panic on the hot path.
                 Err(_) => {
                     let mut scratch = Scratch::default();
                     let (v, o) = decide(&snap, msg, source, &mut scratch, out);
-                    (v, o, scratch.method, scratch.code)
+                    (v, o, scratch.method, scratch.code, scratch.target)
                 }
             });
         self.stats.record_method(peer.worker, method, outcome);
+        if let Some(slot) = target.and_then(|t| snap.slot(t)) {
+            self.stats.record_registrar(peer.worker, slot);
+        }
         if code != 0 {
             let origin = match outcome {
                 Outcome::Relayed => Origin::Relayed,

@@ -20,6 +20,8 @@ pub struct Snapshot {
     failed_over: Vec<bool>,
     /// Per pool, per registrar: the resolved endpoint (proxy mode), if resolution worked.
     addrs: Vec<Vec<Option<SocketAddr>>>,
+    /// Per pool, per registrar: its traffic counter slot ([`crate::stats`]), if any.
+    slots: Vec<Vec<u32>>,
     /// Incremented on every publish, for logs and metrics.
     generation: u64,
 }
@@ -41,6 +43,7 @@ impl Snapshot {
             eligible,
             failed_over: vec![false; topology.pools().len()],
             addrs: Vec::new(),
+            slots: Vec::new(),
             topology,
             generation,
         }
@@ -54,6 +57,7 @@ impl Snapshot {
             eligible,
             failed_over: vec![false; topology.pools().len()],
             addrs: Vec::new(),
+            slots: Vec::new(),
             topology,
             generation,
         }
@@ -72,8 +76,23 @@ impl Snapshot {
             not_drained: eligibility.not_drained,
             failed_over: eligibility.failed_over,
             addrs,
+            slots: Vec::new(),
             generation,
         }
+    }
+
+    /// The same snapshot with traffic counter slots per registrar.
+    pub fn with_slots(mut self, slots: Vec<Vec<u32>>) -> Self {
+        self.slots = slots;
+        self
+    }
+
+    /// The traffic counter slot of `target`, if it has one.
+    pub fn slot(&self, target: Target) -> Option<u32> {
+        self.slots
+            .get(target.pool.0)
+            .and_then(|p| p.get(target.registrar.0))
+            .copied()
     }
 
     /// The topology.

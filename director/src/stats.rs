@@ -12,6 +12,9 @@ const OUTCOMES: usize = Outcome::ALL.len();
 const METHODS: usize = MethodClass::ALL.len();
 /// Status codes 100..=699 are counted one by one.
 const CODES: usize = 600;
+/// Registrars whose traffic is counted (slots are assigned by id by the control plane and never
+/// reused; registrars beyond this are not counted).
+pub const REGISTRAR_SLOTS: usize = 1024;
 
 /// The request method, bucketed for metrics (`none` for responses and garbage).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -93,6 +96,7 @@ struct Shard {
     by_outcome: [[AtomicU64; OUTCOMES]; METHODS],
     local_codes: [AtomicU64; CODES],
     relayed_codes: [AtomicU64; CODES],
+    registrar_sent: Box<[AtomicU64]>,
 }
 
 impl Default for Shard {
@@ -101,6 +105,7 @@ impl Default for Shard {
             by_outcome: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
             local_codes: std::array::from_fn(|_| AtomicU64::new(0)),
             relayed_codes: std::array::from_fn(|_| AtomicU64::new(0)),
+            registrar_sent: (0..REGISTRAR_SLOTS).map(|_| AtomicU64::new(0)).collect(),
         }
     }
 }
@@ -147,6 +152,23 @@ impl DecisionStats {
             Origin::Relayed => &shard.relayed_codes,
         };
         codes[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one user sent to the registrar in `slot` (a 301's primary Contact or a forward).
+    #[inline]
+    pub fn record_registrar(&self, worker: usize, slot: u32) {
+        if let Some(c) = self.shard(worker).registrar_sent.get(slot as usize) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Users sent to the registrar in `slot`, over all workers.
+    pub fn registrar_total(&self, slot: u32) -> u64 {
+        self.shards
+            .iter()
+            .filter_map(|s| s.registrar_sent.get(slot as usize))
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Total of one outcome over all workers and methods.

@@ -103,6 +103,13 @@ fn status_metrics_and_user_pool_info() {
                 .then_some(())
         },
     );
+    let total: u64 = get_json(admin, "/registrars")["registrars"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|r| r["requests"].as_u64())
+        .sum();
+    assert_eq!(total, 5, "each 301 counted for its primary registrar");
     let (code, metrics) = get(admin, "/metrics");
     assert_eq!(code, 200);
     for needle in [
@@ -113,6 +120,7 @@ fn status_metrics_and_user_pool_info() {
         "director_registrar_state{pool=\"pool1\",registrar=\"fe1.pool1\",state=\"up\"} 1",
         "director_registrar_up{pool=\"pool2\",registrar=\"fe1.pool2\"} 1",
         "director_pool_failed_over{pool=\"pool1\"} 0",
+        "director_registrar_requests_total{pool=\"pool1\",registrar=\"fe1.pool1\"}",
         "director_snapshot_generation",
         "# EOF",
     ] {

@@ -138,6 +138,11 @@ pub(super) fn render(
             "director_registrar_up",
             "1 when the registrar answers probes",
         );
+        let sent = counters(
+            &mut r,
+            "director_registrar_requests",
+            "Users sent to the registrar: 301 primary Contacts (redirect) or forwarded requests (proxy)",
+        );
         let latency = Family::<Labels, Gauge<f64, AtomicU64>>::default();
         r.register(
             "director_registrar_probe_latency_seconds",
@@ -152,6 +157,10 @@ pub(super) fn render(
                 state.get_or_create(&l).set(i64::from(reg.state == s));
             }
             up.get_or_create(&base).set(i64::from(reg.reachable));
+            if let Some(slot) = reg.slot {
+                sent.get_or_create(&base)
+                    .inc_by(ctx.stats.registrar_total(slot));
+            }
             if let Some(ms) = reg.last_probe_ms {
                 latency.get_or_create(&base).set(ms / 1000.0);
             }

@@ -92,7 +92,12 @@ pub async fn handle(ctx: &AdminContext, method: &Method, path: &str, query: &str
         }
         (&Method::GET, ["user-pool-info"]) => user_pool_info(ctx, query),
         (&Method::GET, ["registrars"]) => match ctx.control.status().await {
-            Ok(status) => Reply::json(200, &status),
+            Ok(mut status) => {
+                for r in &mut status.registrars {
+                    r.requests = r.slot.map_or(0, |s| ctx.stats.registrar_total(s));
+                }
+                Reply::json(200, &status)
+            }
             Err(e) => Reply::error(503, e.to_string()),
         },
         (&Method::POST, ["registrars", id, verb @ ("drain" | "undrain")]) => {

@@ -206,14 +206,7 @@ impl Loop {
     }
 
     fn reg_state(&self, id: &str) -> Option<&'static str> {
-        crate::health::find_target(self.state.topology(), id).map(|_| {
-            self.state
-                .status()
-                .registrars
-                .into_iter()
-                .find(|r| r.id == id)
-                .map_or("unknown", |r| r.state)
-        })
+        self.state.registrar_state(id).map(|s| s.as_str())
     }
 
     fn publish(&mut self, why: &str) {

@@ -3,6 +3,7 @@
 //! change says whether routing changed; [`ControlState::snapshot`] builds the one value the
 //! workers read.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,11 @@ pub struct RegistrarStatus {
     pub last_probe_ms: Option<f64>,
     /// Consecutive failed probes.
     pub failed_probes: u32,
+    /// Users sent there (301 primary Contact or forwarded request); filled by the admin API.
+    pub requests: u64,
+    /// Its traffic counter slot.
+    #[serde(skip)]
+    pub slot: Option<u32>,
 }
 
 /// One pool as the admin API shows it.
@@ -74,6 +80,8 @@ pub struct ControlState {
     config: Config,
     policy: HealthPolicy,
     addrs: Vec<Vec<Option<SocketAddr>>>,
+    /// Traffic counter slot per registrar id: assigned once, kept across reloads.
+    slots: HashMap<String, u32>,
     generation: u64,
 }
 
@@ -82,12 +90,31 @@ impl ControlState {
     pub fn new(config: Config, resolve: impl Fn(&Endpoint) -> Option<SocketAddr>) -> Self {
         let policy = HealthPolicy::new(&config.topology, config.health);
         let addrs = resolve_all(&config.topology, resolve);
-        ControlState {
+        let mut state = ControlState {
             config,
             policy,
             addrs,
+            slots: HashMap::new(),
             generation: 1,
+        };
+        state.assign_slots();
+        state
+    }
+
+    fn assign_slots(&mut self) {
+        for pool in self.config.topology.pools() {
+            for reg in pool.registrars() {
+                let next = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
+                self.slots.entry(reg.id().to_string()).or_insert(next);
+            }
         }
+    }
+
+    fn slot_of(&self, id: &str) -> Option<u32> {
+        self.slots
+            .get(id)
+            .copied()
+            .filter(|&s| (s as usize) < crate::stats::REGISTRAR_SLOTS)
     }
 
     /// The configuration in use.
@@ -129,6 +156,12 @@ impl ControlState {
         }
     }
 
+    /// The state of the registrar with this id.
+    pub fn registrar_state(&self, id: &str) -> Option<crate::health::RegistrarState> {
+        let t = find_target(self.topology(), id)?;
+        self.policy.registrar(t).map(|h| h.state())
+    }
+
     /// Advances the failover timers.
     pub fn tick(&mut self, now: Instant) -> bool {
         self.policy.tick(now)
@@ -152,6 +185,7 @@ impl ControlState {
                 .carried_over(&self.config.topology, &config.topology, config.health);
         self.addrs = resolve_all(&config.topology, resolve);
         self.config = config;
+        self.assign_slots();
     }
 
     /// A new snapshot of the current state, with the next generation number.
@@ -162,12 +196,24 @@ impl ControlState {
 
     /// The snapshot of the current state with the current generation number.
     pub fn current_snapshot(&self) -> Snapshot {
+        let slots = self
+            .topology()
+            .pools()
+            .iter()
+            .map(|p| {
+                p.registrars()
+                    .iter()
+                    .map(|r| self.slot_of(r.id().as_str()).unwrap_or(u32::MAX))
+                    .collect()
+            })
+            .collect();
         Snapshot::new(
             self.config.topology.clone(),
             self.policy.eligibility(),
             self.addrs.clone(),
             self.generation,
         )
+        .with_slots(slots)
     }
 
     /// States for the admin API.
@@ -204,6 +250,8 @@ impl ControlState {
                         .map(|a| a.to_string()),
                     last_probe_ms: h.last_latency.map(|d| d.as_secs_f64() * 1000.0),
                     failed_probes: h.fail_streak,
+                    requests: 0,
+                    slot: self.slot_of(reg.id().as_str()),
                 });
             }
         }
