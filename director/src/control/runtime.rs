@@ -122,7 +122,8 @@ pub fn spawn(
     Ok(ControlHandle { tx })
 }
 
-type ProbeResult = (String, Option<Duration>);
+/// Registrar id, probe round-trip time (None: failed), address it resolved to.
+type ProbeResult = (String, Option<Duration>, Option<SocketAddr>);
 
 struct Loop {
     state: ControlState,
@@ -158,7 +159,7 @@ async fn run(
                 Some(cmd) => l.command(cmd),
                 None => return,
             },
-            Some((id, answered)) = probes_rx.recv() => l.probe(&id, answered),
+            Some((id, answered, addr)) = probes_rx.recv() => l.probe(&id, answered, addr),
             _ = tick.tick() => {
                 if l.state.tick(Instant::now()) {
                     l.publish("pool failover state changed");
@@ -193,9 +194,13 @@ impl Loop {
         }
     }
 
-    fn probe(&mut self, id: &str, answered: Option<Duration>) {
+    fn probe(&mut self, id: &str, answered: Option<Duration>, addr: Option<SocketAddr>) {
         let before = self.reg_state(id);
-        let changed = self.state.probe(id, answered, Instant::now());
+        let moved = self.state.set_addr(id, addr);
+        if moved {
+            tracing::info!(registrar = %id, address = ?addr, "registrar address changed");
+        }
+        let changed = self.state.probe(id, answered, Instant::now()) || moved;
         let after = self.reg_state(id);
         if before != after {
             tracing::warn!(registrar = %id, from = ?before, to = ?after, "registrar state changed");
@@ -313,8 +318,20 @@ async fn prober(
     tokio::time::sleep(offset).await;
     let mut ticker = tokio::time::interval(settings.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut addr = addr;
     loop {
         ticker.tick().await;
+        // Names are resolved again before every probe (DNS changes reach the snapshot); a
+        // failed lookup keeps the last address.
+        if endpoint.host.parse::<std::net::IpAddr>().is_err() {
+            if let Ok(mut found) =
+                tokio::net::lookup_host((endpoint.host.as_ref(), endpoint.port)).await
+            {
+                if let Some(a) = found.next() {
+                    addr = Some(a);
+                }
+            }
+        }
         let seq = PROBE_SEQ.fetch_add(1, Ordering::Relaxed);
         let answered = match addr {
             Some(a) => match probe::probe(a, endpoint.transport, settings.timeout, seq).await {
@@ -329,7 +346,7 @@ async fn prober(
                 None
             }
         };
-        if tx.send((id.clone(), answered)).is_err() {
+        if tx.send((id.clone(), answered, addr)).is_err() {
             return;
         }
     }

@@ -162,6 +162,24 @@ impl ControlState {
         self.policy.registrar(t).map(|h| h.state())
     }
 
+    /// A fresh resolution of the registrar with this id; true when its address changed.
+    pub fn set_addr(&mut self, id: &str, addr: Option<SocketAddr>) -> bool {
+        let Some(t) = find_target(self.topology(), id) else {
+            return false;
+        };
+        match self
+            .addrs
+            .get_mut(t.pool.0)
+            .and_then(|p| p.get_mut(t.registrar.0))
+        {
+            Some(slot) if *slot != addr => {
+                *slot = addr;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Advances the failover timers.
     pub fn tick(&mut self, now: Instant) -> bool {
         self.policy.tick(now)
