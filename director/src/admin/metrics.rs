@@ -101,6 +101,13 @@ pub(super) fn render(
         "Stream connections open now",
         open,
     );
+    let held: Gauge = Gauge::default();
+    held.set(i64::try_from(dp.read_buffers_held).unwrap_or(i64::MAX));
+    r.register(
+        "director_dataplane_read_buffers_held",
+        "Stream connections holding a read buffer now (idle connections hold none)",
+        held,
+    );
     let drops = counters(
         &mut r,
         "director_dataplane_dropped",
