@@ -18,3 +18,8 @@ cargo build --workspace --bins --locked
 
 echo "== tests" >&2
 cargo test --workspace --locked -- --test-threads=2
+
+# Bounded coverage-guided fuzzing of the parser and the request path (docs/fuzzing.md):
+# FUZZ_SECONDS per target (default 30, 0 skips); skips with a message without nightly/cargo-fuzz.
+echo "== fuzz" >&2
+scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
