@@ -92,7 +92,9 @@ for spec in $targets; do
         grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb)" "$log" | tail -3 >&2 || true
     else
         failed=1
-        tail -n 60 "$log" >&2
+        # The broken invariant (panic message) and libFuzzer's summary; the rest is in the log.
+        sed -n '/panicked at/,/stack backtrace/p' "$log" | head -n 20 >&2
+        sed -n '/^SUMMARY/,/Test unit written/p' "$log" | cut -c1-300 >&2
         echo "== fuzz: $crate $target FAILED; full log: $log" >&2
         find "$dir/artifacts/$target" -type f -newer "$stamp" 2>/dev/null | while read -r a; do
             echo "== fuzz: crashing input: $a" >&2
