@@ -154,19 +154,14 @@ impl Uring {
         Ok(())
     }
 
-    /// Queues `out` to the raw address; false when no slot is free (caller falls back).
-    fn queue_send(
+    /// Submits send slot `i` (its buffer already holds the datagram) to the raw address.
+    fn submit_slot(
         &mut self,
-        out: &[u8],
+        i: usize,
         addr: &libc::sockaddr_storage,
         len: libc::socklen_t,
-    ) -> io::Result<bool> {
-        let Some(i) = self.free.pop() else {
-            return Ok(false);
-        };
+    ) -> io::Result<()> {
         let s = &mut self.slots[i];
-        s.buf.clear();
-        s.buf.extend_from_slice(out);
         s.addr = *addr;
         s.iov = libc::iovec {
             iov_base: s.buf.as_mut_ptr().cast(),
@@ -179,8 +174,7 @@ impl Uring {
         let e = opcode::SendMsg::new(types::Fd(self.fd), &s.hdr)
             .build()
             .user_data(i as u64);
-        self.push(&e)?;
-        Ok(true)
+        self.push(&e)
     }
 
     fn in_flight(&self) -> bool {
@@ -233,7 +227,7 @@ pub(crate) async fn run<H: Handler>(
     let afd = unsafe { AsyncFd::register_with_interest(u.ring.as_raw_fd(), Interest::READABLE) }?;
     let stats = ctx.stats();
     let shutdown = ctx.shutdown.clone();
-    let mut out = Vec::with_capacity(2048);
+    let mut spare = Vec::with_capacity(2048);
     let mut peer_addr = zeroed();
     let mut cqes: Vec<(u64, i32, u32)> = Vec::with_capacity(usize::from(buffers) * 2);
     loop {
@@ -267,6 +261,14 @@ pub(crate) async fn run<H: Handler>(
                         };
                         let len = usize::try_from(result).unwrap_or(0);
                         let buf = &u.bufs.buffer(bid)[..len.min(buf_size)];
+                        // The reply is written straight into a free send slot's buffer (no copy);
+                        // with every slot in flight, into `spare` and sent directly.
+                        let slot = u.free.pop();
+                        let reply = match slot {
+                            Some(i) => &mut u.slots[i].buf,
+                            None => &mut spare,
+                        };
+                        reply.clear();
                         let action = match types::RecvMsgOut::parse(buf, &u.recv_hdr) {
                             Ok(m)
                                 if m.is_payload_truncated()
@@ -296,27 +298,28 @@ pub(crate) async fn run<H: Handler>(
                                             conn: None,
                                             worker: ctx.index,
                                         };
-                                        out.clear();
-                                        (
-                                            ctx.on_message(m.payload_data(), &peer, &mut out),
-                                            name_len,
-                                        )
+                                        (ctx.on_message(m.payload_data(), &peer, reply), name_len)
                                     },
                                 )
                             }
                             _ => None,
                         };
                         u.bufs.push(bid);
-                        if let Some((action, name_len)) = action {
-                            dispatch(
+                        let sent = match action {
+                            Some((action, name_len)) => dispatch(
                                 ctx,
                                 &mut u,
                                 sock,
                                 action,
-                                &out,
+                                slot,
+                                &spare,
                                 &peer_addr,
                                 name_len as libc::socklen_t,
-                            )?;
+                            )?,
+                            None => false,
+                        };
+                        if let (Some(i), false) = (slot, sent) {
+                            u.free.push(i);
                         }
                     }
                     CANCEL => {}
@@ -335,7 +338,15 @@ pub(crate) async fn run<H: Handler>(
             if !u.armed && !shutdown.is_triggered() {
                 u.arm()?;
             }
-            u.ring.submit()?;
+            // No empty io_uring_enter per wake-up; but an overflowed completion queue is only
+            // flushed by entering the kernel.
+            let mut sq = u.ring.submission();
+            let enter = !sq.is_empty() || sq.cq_overflow();
+            sq.sync();
+            drop(sq);
+            if enter {
+                u.ring.submit()?;
+            }
             if n == 0 {
                 break;
             }
@@ -344,21 +355,29 @@ pub(crate) async fn run<H: Handler>(
     }
 }
 
+/// Acts on the handler's verdict. The reply is in send slot `slot` when one was free, else in
+/// `spare`. True when the slot was submitted (it comes back with its completion).
+#[allow(clippy::too_many_arguments)]
 fn dispatch<H: Handler>(
     ctx: &WorkerCtx<H>,
     u: &mut Uring,
     sock: &UdpSocket,
     action: Action,
-    out: &[u8],
+    slot: Option<usize>,
+    spare: &[u8],
     from: &libc::sockaddr_storage,
     from_len: libc::socklen_t,
-) -> io::Result<()> {
+) -> io::Result<bool> {
+    let out: &[u8] = match slot {
+        Some(i) => &u.slots[i].buf,
+        None => spare,
+    };
     if out.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let mut tmp = zeroed();
     let (addr, len) = match action {
-        Action::Drop => return Ok(()),
+        Action::Drop => return Ok(false),
         Action::Reply | Action::Close => (from, from_len),
         Action::Send {
             to,
@@ -369,15 +388,16 @@ fn dispatch<H: Handler>(
         }
         Action::Send { to, transport } => {
             ctx.send_stream_to(to, transport, out);
-            return Ok(());
+            return Ok(false);
         }
         Action::SendConn(id) => {
             ctx.send_conn(id, out);
-            return Ok(());
+            return Ok(false);
         }
     };
-    if u.queue_send(out, addr, len)? {
-        return Ok(());
+    if let Some(i) = slot {
+        u.submit_slot(i, addr, len)?;
+        return Ok(true);
     }
     // All slots busy: send directly, never blocking.
     let stats = ctx.stats();
@@ -388,5 +408,5 @@ fn dispatch<H: Handler>(
         }
         _ => stats.add_dropped(DropReason::SendFailed, 1),
     }
-    Ok(())
+    Ok(false)
 }
