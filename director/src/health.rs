@@ -3,6 +3,7 @@
 
 pub mod policy;
 pub mod probe;
+pub mod tls_client;
 
 pub use policy::{
     find_target, Eligibility, HealthPolicy, PoolHealth, RegistrarHealth, RegistrarState,

@@ -201,16 +201,25 @@ fn no_registrar_anywhere_is_503_with_retry_after() {
 
 #[test]
 fn tcp_registrars_are_probed_over_tcp() {
-    let farm = RegistrarFarm::start(2, "tcp");
+    stream_registrars_are_probed("tcp");
+}
+
+#[test]
+fn tls_registrars_are_probed_over_tls() {
+    stream_registrars_are_probed("tls");
+}
+
+fn stream_registrars_are_probed(transport: &str) {
+    let farm = RegistrarFarm::start(2, transport);
     let mut topo = farm_topology(&[1, 1], &farm.addrs);
     for p in &mut topo.pools {
         for r in &mut p.registrars {
-            r.contact.push_str(";transport=tcp");
+            r.contact.push_str(&format!(";transport={transport}"));
         }
     }
     let director = Director::start(&config(&topo, &Extra::default()));
     let admin = director.listening.admin.expect("admin announced");
-    wait_for("a TCP probe answered", WAIT, || {
+    wait_for("a probe answered", WAIT, || {
         let v = system_tests::http::get_json(admin, "/registrars");
         v["registrars"][0]["last_probe_ms"].as_f64()
     });

@@ -334,13 +334,17 @@ async fn prober(
         }
         let seq = PROBE_SEQ.fetch_add(1, Ordering::Relaxed);
         let answered = match addr {
-            Some(a) => match probe::probe(a, endpoint.transport, settings.timeout, seq).await {
-                Ok(rtt) => Some(rtt),
-                Err(e) => {
-                    tracing::debug!(registrar = %id, "probe failed: {e}");
-                    None
+            Some(a) => {
+                match probe::probe(a, &endpoint.host, endpoint.transport, settings.timeout, seq)
+                    .await
+                {
+                    Ok(rtt) => Some(rtt),
+                    Err(e) => {
+                        tracing::debug!(registrar = %id, "probe failed: {e}");
+                        None
+                    }
                 }
-            },
+            }
             None => {
                 tracing::debug!(registrar = %id, host = %endpoint.host, "probe failed: unresolved");
                 None

@@ -1,12 +1,11 @@
-//! One health probe: a SIP OPTIONS to a registrar over UDP or TCP, answered (any response but
-//! `503`) within the timeout or not. TLS endpoints are probed with a TCP connect only (the
-//! handshake needs a client TLS configuration the director does not have yet). Runs on the
-//! control plane's tokio runtime, never on a worker.
+//! One health probe: a SIP OPTIONS to a registrar over UDP, TCP or TLS, answered (any response
+//! but `503`) within the timeout or not. TLS probes accept any certificate
+//! ([`super::tls_client`]). Runs on the control plane's tokio runtime, never on a worker.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
 use crate::topology::Transport;
@@ -29,6 +28,9 @@ pub enum ProbeError {
     /// The endpoint's host did not resolve.
     #[error("unresolved host")]
     Unresolved,
+    /// The TLS client could not be set up.
+    #[error("TLS: {0}")]
+    Tls(#[from] rustls::Error),
 }
 
 /// The OPTIONS request of probe number `seq` toward `to`, sent from `local`.
@@ -82,9 +84,10 @@ pub fn check_answer(bytes: &[u8], seq: u64) -> Result<(), ProbeError> {
     }
 }
 
-/// Probes `to` once; the round-trip time when it answered.
+/// Probes `to` once (`host` names it for TLS SNI); the round-trip time when it answered.
 pub async fn probe(
     to: SocketAddr,
+    host: &str,
     transport: Transport,
     timeout: Duration,
     seq: u64,
@@ -93,8 +96,20 @@ pub async fn probe(
     let work = async {
         match transport {
             Transport::Udp => probe_udp(to, seq).await,
-            Transport::Tcp => probe_tcp(to, seq).await,
-            Transport::Tls => TcpStream::connect(to).await.map(drop).map_err(Into::into),
+            Transport::Tcp => {
+                let s = TcpStream::connect(to).await?;
+                let local = s.local_addr()?;
+                probe_stream(s, to, local, Transport::Tcp, seq).await
+            }
+            Transport::Tls => {
+                let s = TcpStream::connect(to).await?;
+                let local = s.local_addr()?;
+                let connector = super::tls_client::connector()?;
+                let s = connector
+                    .connect(super::tls_client::server_name(host, to), s)
+                    .await?;
+                probe_stream(s, to, local, Transport::Tls, seq).await
+            }
         }
     };
     match tokio::time::timeout(timeout, work).await {
@@ -124,11 +139,16 @@ async fn probe_udp(to: SocketAddr, seq: u64) -> Result<(), ProbeError> {
     }
 }
 
-async fn probe_tcp(to: SocketAddr, seq: u64) -> Result<(), ProbeError> {
-    let mut s = TcpStream::connect(to).await?;
-    let local = s.local_addr()?;
-    s.write_all(options_request(to, local, Transport::Tcp, seq).as_bytes())
+async fn probe_stream<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    to: SocketAddr,
+    local: SocketAddr,
+    transport: Transport,
+    seq: u64,
+) -> Result<(), ProbeError> {
+    s.write_all(options_request(to, local, transport, seq).as_bytes())
         .await?;
+    s.flush().await?;
     let mut buf = Vec::with_capacity(4096);
     let limits = sip::Limits::default();
     loop {
