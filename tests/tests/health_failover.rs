@@ -229,3 +229,64 @@ fn stream_registrars_are_probed(transport: &str) {
     farm.unmute(farm.addrs[0]);
     wait_state(admin, "fe1.pool1", "up");
 }
+
+#[test]
+fn within_the_failover_interval_redirect_keeps_the_home_and_proxy_uses_the_backup() {
+    let farm = RegistrarFarm::start(3, "udp");
+    let topo = farm_topology(&[2, 1], &farm.addrs);
+    // A failover interval no test outlives: the pool stays "down, not failed over".
+    let long = Extra {
+        failover_s: 3600,
+        ..Extra::default()
+    };
+    let redirect = Director::start(&config(&topo, &long));
+    let proxy = Director::start(&config(
+        &topo,
+        &Extra {
+            mode: "proxy",
+            ..long
+        },
+    ));
+    for addr in &farm.addrs[..2] {
+        farm.mute(*addr);
+    }
+    for d in [&redirect, &proxy] {
+        let admin = d.listening.admin.expect("admin announced");
+        for r in &topo.pools[0].registrars {
+            wait_state(admin, &r.id, "down");
+        }
+        assert!(!pool_failed_over(admin, "pool1"));
+    }
+    let sock = udp_socket();
+    let local = sock.local_addr().expect("addr");
+    let users: Vec<String> = aors(40)
+        .into_iter()
+        .filter(|a| placement(&topo, a).0 == 0)
+        .collect();
+    assert!(!users.is_empty());
+    for (n, aor) in users.iter().enumerate() {
+        let (_, order, _, _) = placement(&topo, aor);
+        let home = topo.pools[0].registrars[order[0]].contact.clone();
+        let backup = topo.pools[1].registrars[0].contact.clone();
+        let got = contacts(&register_udp(&sock, redirect.udp(), aor, n as u64));
+        assert_eq!(
+            got,
+            (Some(home), Some(backup)),
+            "{aor}: home q=0.7, backup q=0.3"
+        );
+        // Proxy mode forwards to the backup registrar (the only one answering): a 200 from
+        // listener 2 (loadgen tags its To with reg<index>).
+        let raw = system_tests::sip_client::udp_exchange(
+            &sock,
+            proxy.udp(),
+            system_tests::sip_client::register(aor, local, "UDP", 100 + n as u64).as_bytes(),
+        )
+        .unwrap_or_else(|| panic!("no answer for {aor}"));
+        let a = system_tests::sip_client::parse_answer(&raw);
+        assert_eq!(a.code, 200, "{raw}");
+        assert!(
+            a.header("to").is_some_and(|t| t.ends_with(";tag=reg2")),
+            "{raw}"
+        );
+    }
+}
