@@ -1,0 +1,96 @@
+//! The control plane's state without threads: snapshots carry eligibility, addresses and
+//! traffic slots; reloads carry health and drain state over by id and keep slots; address
+//! changes and drain commands say whether routing changed.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use director::config::Config;
+use director::control::{ControlState, DrainError};
+use director::health::find_target;
+use director::topology::Endpoint;
+
+const BASE: &str = r#"
+[health]
+down_after = 1
+up_after = 1
+
+[[pool]]
+id = "pool1"
+[[pool.registrar]]
+id = "a1"
+contact = "sip:127.0.0.1:6001"
+[[pool.registrar]]
+id = "a2"
+contact = "sip:127.0.0.1:6002"
+"#;
+
+fn resolve(e: &Endpoint) -> Option<SocketAddr> {
+    format!("{}:{}", e.host, e.port).parse().ok()
+}
+
+fn state(text: &str) -> ControlState {
+    ControlState::new(Config::parse(text, "t.toml").expect("valid"), resolve)
+}
+
+#[test]
+fn snapshots_carry_addresses_slots_and_eligibility() {
+    let mut s = state(BASE);
+    let snap = s.snapshot();
+    let a2 = find_target(snap.topology(), "a2").expect("a2");
+    assert_eq!(snap.addr(a2), Some("127.0.0.1:6002".parse().expect("addr")));
+    assert_eq!(snap.slot(a2), Some(1));
+    assert!(snap.is_eligible(a2));
+    assert!(s.probe("a2", None, Instant::now()), "down_after = 1");
+    let next = s.snapshot();
+    assert!(!next.is_eligible(a2));
+    assert!(next.generation() > snap.generation());
+    assert_eq!(s.status().registrars[1].state, "down");
+}
+
+#[test]
+fn drain_and_address_changes_report_whether_routing_changed() {
+    let mut s = state(BASE);
+    assert_eq!(s.set_drained("a1", true), Ok(true));
+    assert_eq!(s.set_drained("a1", true), Ok(false));
+    assert_eq!(
+        s.set_drained("zz", true),
+        Err(DrainError::NotFound("zz".into()))
+    );
+    let moved: SocketAddr = "127.0.0.1:7001".parse().expect("addr");
+    assert!(s.set_addr("a1", Some(moved)));
+    assert!(!s.set_addr("a1", Some(moved)));
+    let snap = s.snapshot();
+    let a1 = find_target(snap.topology(), "a1").expect("a1");
+    assert_eq!(snap.addr(a1), Some(moved));
+    assert!(!snap.is_eligible(a1), "drained");
+}
+
+#[test]
+fn reload_keeps_state_and_slots_by_id() {
+    let mut s = state(BASE);
+    s.probe("a2", Some(Duration::from_millis(3)), Instant::now());
+    s.set_drained("a2", true).expect("known");
+    let text = BASE.replace(
+        "[[pool.registrar]]\nid = \"a1\"\ncontact = \"sip:127.0.0.1:6001\"\n",
+        "[[pool.registrar]]\nid = \"a3\"\ncontact = \"sip:127.0.0.1:6003\"\n",
+    );
+    s.replace(Config::parse(&text, "t.toml").expect("valid"), resolve);
+    let snap = s.snapshot();
+    let a2 = find_target(snap.topology(), "a2").expect("a2");
+    let a3 = find_target(snap.topology(), "a3").expect("a3");
+    assert_eq!(snap.slot(a2), Some(1), "a2 keeps its counter slot");
+    assert_eq!(snap.slot(a3), Some(2), "a3 gets a new one");
+    let status = s.status();
+    let reg = |id: &str| {
+        status
+            .registrars
+            .iter()
+            .find(|r| r.id == id)
+            .cloned()
+            .expect("listed")
+    };
+    assert_eq!(reg("a2").state, "draining");
+    assert_eq!(reg("a2").last_probe_ms, Some(3.0));
+    assert_eq!(reg("a3").state, "up");
+}
