@@ -245,22 +245,42 @@ fn decide_inner(
         }
     }
     if proxying {
-        return match method {
-            Method::Options if !request_uri_has_user(&msg) => {
-                response::write_options_ok(out, &msg, source.addr);
-                (verdict, Outcome::OptionsOk)
+        if method == Method::Options && !request_uri_has_user(&msg) {
+            response::write_options_ok(out, &msg, source.addr);
+            return (verdict, Outcome::OptionsOk);
+        }
+        let host = advertised_host(snap, source.local);
+        let us = |u: &Uri<'_>| is_us(u, host.as_str(), source.local);
+        let mut remove_route = None;
+        match proxy::loose_route(&msg, us) {
+            None => {}
+            Some(Err(_)) => {
+                if method == Method::Ack {
+                    return (Verdict::Drop, Outcome::AckAbsorbed);
+                }
+                response::write_simple(out, &msg, source.addr, 404, "Next Hop Not An Address");
+                return (verdict, Outcome::Unroutable);
             }
-            Method::Register => {
-                let aor = msg.to().and_then(|to| to.parsed_uri());
-                forward(snap, &msg, aor, source, scratch, out, verdict)
+            Some(Ok(lr)) => {
+                if let (Some((to, transport)), false) = (lr.next, method == Method::Register) {
+                    let next = Next {
+                        to,
+                        transport,
+                        target: None,
+                        remove_route: Some(lr.remove),
+                    };
+                    return send_forward(snap, &msg, source, next, scratch, out, verdict);
+                }
+                remove_route = Some(lr.remove);
             }
-            _ => {
-                let target = msg
-                    .request_uri()
-                    .map_or(Err(sip::ParseError::BadUri), Uri::parse);
-                forward(snap, &msg, target, source, scratch, out, verdict)
-            }
+        }
+        let key = match method {
+            Method::Register => msg.to().and_then(|to| to.parsed_uri()),
+            _ => msg
+                .request_uri()
+                .map_or(Err(sip::ParseError::BadUri), Uri::parse),
         };
+        return forward(snap, &msg, key, source, remove_route, scratch, out, verdict);
     }
     match method {
         Method::Ack => (Verdict::Drop, Outcome::AckAbsorbed),
@@ -356,12 +376,24 @@ fn set_key(
     true
 }
 
+/// Where a forwarded request goes.
+struct Next {
+    to: SocketAddr,
+    transport: Transport,
+    /// The registrar, when it goes to one (traffic counters).
+    target: Option<Target>,
+    /// Our Route value to remove (loose routing).
+    remove_route: Option<std::ops::Range<usize>>,
+}
+
 /// Proxy mode: forwards the request to the user's registrar (or answers 483/503/400).
+#[allow(clippy::too_many_arguments)]
 fn forward(
     snap: &Snapshot,
     msg: &Message<'_>,
     aor: Result<Uri<'_>, sip::ParseError>,
     source: Source,
+    remove_route: Option<std::ops::Range<usize>>,
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
     verdict: Verdict,
@@ -389,18 +421,38 @@ fn forward(
             return (verdict, outcome);
         }
     };
-    let transport = topology.registrar(target).endpoint().transport;
+    let next = Next {
+        to,
+        transport: topology.registrar(target).endpoint().transport,
+        target: Some(target),
+        remove_route,
+    };
+    send_forward(snap, msg, source, next, scratch, out, verdict)
+}
+
+/// Writes the forwarded request toward `next` (or the 483/400 that replaces it).
+fn send_forward(
+    snap: &Snapshot,
+    msg: &Message<'_>,
+    source: Source,
+    next: Next,
+    scratch: &mut Scratch,
+    out: &mut Vec<u8>,
+    verdict: Verdict,
+) -> (Verdict, Outcome) {
     let host = advertised_host(snap, source.local);
     let hop = Hop {
         source: source.addr,
         host: host.as_str(),
         port: source.local.port(),
-        transport,
+        transport: next.transport,
         conn: if source.stream { source.conn } else { None },
+        remove_route: next.remove_route,
     };
     match proxy::forward_request(msg, hop, &mut scratch.bufs, out) {
         Ok(()) => {
-            scratch.target = Some(target);
+            scratch.target = next.target;
+            let (to, transport) = (next.to, next.transport);
             (Verdict::Forward { to, transport }, Outcome::Forwarded)
         }
         Err(ForwardError::TooManyHops) => {
@@ -417,6 +469,26 @@ fn forward(
             (verdict, Outcome::Rejected)
         }
     }
+}
+
+/// Whether a Route URI names this director: its advertised host (or the listener's IP) and the
+/// listener's port.
+fn is_us(uri: &Uri<'_>, host: &str, local: SocketAddr) -> bool {
+    if uri.port.unwrap_or(5060) != local.port() {
+        return false;
+    }
+    if uri.host.eq_ignore_ascii_case(host.as_bytes()) {
+        return true;
+    }
+    let bare = uri
+        .host
+        .strip_prefix(b"[")
+        .and_then(|h| h.strip_suffix(b"]"))
+        .unwrap_or(uri.host);
+    std::str::from_utf8(bare)
+        .ok()
+        .and_then(|h| h.parse::<std::net::IpAddr>().ok())
+        .is_some_and(|ip| ip == local.ip())
 }
 
 /// The director's host in its Via and Path: the listener's address, or (for a wildcard

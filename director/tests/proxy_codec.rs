@@ -25,6 +25,7 @@ fn hop(conn: Option<u64>) -> Hop<'static> {
         port: 5060,
         transport: Transport::Udp,
         conn,
+        remove_route: None,
     }
 }
 

@@ -179,3 +179,77 @@ fn only_responses_to_our_via_are_relayed() {
     let foreign = resp("Via: SIP/2.0/UDP 192.0.2.9:5062;branch=z9hG4bK-6\r\n");
     assert_eq!(run(&snap, &foreign).1, Outcome::Unroutable);
 }
+
+#[test]
+fn requests_routed_through_the_director_follow_their_route_or_request_uri() {
+    let snap = snapshot([true; 3], true);
+    let us = "Route: <sip:127.0.0.1:5060;lr>\r\n";
+    // Toward a registered contact (the registrar's request through our Path).
+    let invite = request("INVITE", "sip:ua@192.0.2.50:5070", "z9hG4bK-7", us);
+    let (v, o, out) = run(&snap, &invite);
+    assert_eq!(o, Outcome::Forwarded);
+    assert_eq!(
+        v,
+        Verdict::Forward {
+            to: "192.0.2.50:5070".parse().expect("addr"),
+            transport: Transport::Udp
+        }
+    );
+    assert!(!out.contains("Route:"), "our Route removed: {out}");
+    assert!(out.contains("branch=z9hG4bKdR"), "{out}");
+
+    // A further Route is followed (its transport too) and kept.
+    let two = format!("{us}Route: <sip:192.0.2.60:5080;lr;transport=tcp>\r\n");
+    let (v, _, out) = run(
+        &snap,
+        &request("INVITE", "sip:ua@192.0.2.50", "z9hG4bK-8", &two),
+    );
+    assert_eq!(
+        v,
+        Verdict::Forward {
+            to: "192.0.2.60:5080".parse().expect("addr"),
+            transport: Transport::Tcp
+        }
+    );
+    assert!(out.contains("Route: <sip:192.0.2.60:5080;lr;transport=tcp>\r\n"));
+    assert!(!out.contains("127.0.0.1:5060;lr>"), "{out}");
+    // The same as one comma-separated header.
+    let list = "Route: <sip:127.0.0.1:5060;lr>, <sip:192.0.2.60:5080;lr>\r\n";
+    let (v, _, out) = run(
+        &snap,
+        &request("INVITE", "sip:ua@192.0.2.50", "z9hG4bK-9", list),
+    );
+    assert!(
+        matches!(v, Verdict::Forward { to, .. } if to.port() == 5080),
+        "{v:?}"
+    );
+    assert!(out.contains("Route: <sip:192.0.2.60:5080;lr>\r\n"), "{out}");
+
+    // A REGISTER with the director as preloaded outbound proxy goes home, Route removed.
+    let reg = request("REGISTER", "sip:example.com", "z9hG4bK-10", us);
+    let (v, o, out) = run(&snap, &reg);
+    let (home, _, _) = run(
+        &snap,
+        &request("REGISTER", "sip:example.com", "z9hG4bK-10", ""),
+    );
+    assert_eq!((v, o), (home, Outcome::Forwarded));
+    assert!(!out.contains("Route:"), "{out}");
+
+    // A Route that is not ours: home routing, Route kept.
+    let other = "Route: <sip:192.0.2.99:5060;lr>\r\n";
+    let (_, o, out) = run(
+        &snap,
+        &request("INVITE", "sip:alice@example.com", "z9hG4bK-11", other),
+    );
+    assert_eq!(o, Outcome::Forwarded);
+    assert!(out.contains(other), "{out}");
+
+    // A next hop that is a name cannot be followed without DNS on the hot path.
+    let named = format!("{us}Route: <sip:edge.example.com;lr>\r\n");
+    let (_, o, out) = run(
+        &snap,
+        &request("INVITE", "sip:ua@192.0.2.50", "z9hG4bK-12", &named),
+    );
+    assert_eq!(o, Outcome::Unroutable);
+    assert!(out.starts_with("SIP/2.0 404 "), "{out}");
+}

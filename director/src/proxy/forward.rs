@@ -35,7 +35,7 @@ pub struct ForwardBufs {
 }
 
 /// Where the forwarded request is sent and how the director names itself.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Hop<'a> {
     /// The request's source (for `received`/`rport` of the client's Via).
     pub source: SocketAddr,
@@ -47,6 +47,8 @@ pub struct Hop<'a> {
     pub transport: Transport,
     /// The client's stream connection (TCP/TLS clients), encoded in our Via.
     pub conn: Option<u64>,
+    /// Our own Route value to remove (loose routing), if the request carried one.
+    pub remove_route: Option<std::ops::Range<usize>>,
 }
 
 /// Writes the forwarded form of `msg` into `out`.
@@ -134,7 +136,8 @@ pub fn forward_request(
             .map_or(via_header.line.end, |h| h.line.start),
         bytes: &bufs.path,
     };
-    let mut edits = [via_edit, mf_edit, path_edit];
+    let route_edit = Edit::Remove(hop.remove_route.clone().unwrap_or(0..0));
+    let mut edits = [route_edit, via_edit, mf_edit, path_edit];
     edits.sort_by_key(|e| match e {
         Edit::Insert { at, .. } => (*at, 1),
         Edit::Replace { range, .. } | Edit::Remove(range) => (range.start, 0),
