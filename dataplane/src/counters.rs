@@ -27,11 +27,13 @@ pub enum DropReason {
     RecvError,
     /// The handler panicked on the message (caught; the worker goes on).
     HandlerPanic,
+    /// The inbox of the worker owning the target connection was full (cross-core handoff).
+    HandoffFull,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 11;
+    pub const COUNT: usize = 12;
     /// Every reason, in index order.
     pub const ALL: [DropReason; Self::COUNT] = [
         DropReason::Oversize,
@@ -45,6 +47,7 @@ impl DropReason {
         DropReason::TlsHandshake,
         DropReason::RecvError,
         DropReason::HandlerPanic,
+        DropReason::HandoffFull,
     ];
 
     /// A metric label.
@@ -61,6 +64,7 @@ impl DropReason {
             DropReason::TlsHandshake => "tls_handshake",
             DropReason::RecvError => "recv_error",
             DropReason::HandlerPanic => "handler_panic",
+            DropReason::HandoffFull => "handoff_full",
         }
     }
 
@@ -79,6 +83,7 @@ pub struct WorkerCounters {
     connections_open: AtomicU64,
     connections_accepted: AtomicU64,
     read_buffers_held: AtomicU64,
+    handed_off: AtomicU64,
     dropped: [AtomicU64; DropReason::COUNT],
 }
 
@@ -102,6 +107,9 @@ impl WorkerCounters {
     pub(crate) fn conn_closed(&self) {
         self.connections_open.fetch_sub(1, Ordering::Relaxed);
     }
+    pub(crate) fn add_handed_off(&self) {
+        self.handed_off.fetch_add(1, Ordering::Relaxed);
+    }
     pub(crate) fn read_buffer_taken(&self) {
         self.read_buffers_held.fetch_add(1, Ordering::Relaxed);
     }
@@ -121,6 +129,7 @@ impl WorkerCounters {
             connections_open: self.connections_open.load(Ordering::Relaxed),
             connections_accepted: self.connections_accepted.load(Ordering::Relaxed),
             read_buffers_held: self.read_buffers_held.load(Ordering::Relaxed),
+            handed_off: self.handed_off.load(Ordering::Relaxed),
             dropped,
         }
     }
@@ -179,6 +188,8 @@ pub struct Stats {
     /// Stream connections holding a read buffer now (a message in progress, or bytes that may
     /// be pending); idle connections hold none.
     pub read_buffers_held: u64,
+    /// Messages passed to another worker for a stream connection it owns.
+    pub handed_off: u64,
     /// Drops by [`DropReason`] index; read with [`Stats::dropped`].
     pub dropped: [u64; DropReason::COUNT],
 }
@@ -201,6 +212,7 @@ impl Stats {
         self.connections_open += o.connections_open;
         self.connections_accepted += o.connections_accepted;
         self.read_buffers_held += o.read_buffers_held;
+        self.handed_off += o.handed_off;
         for (a, b) in self.dropped.iter_mut().zip(o.dropped) {
             *a += b;
         }

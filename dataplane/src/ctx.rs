@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tokio::net::UdpSocket;
 
 use crate::counters::WorkerCounters;
+use crate::handoff::{hand_off, Peers};
 use crate::stream::{BufferPool, Registry};
 use crate::{
     Action, ConnId, Counters, DropReason, FrameError, FrameLimits, Handler, Limits, Peer, Shutdown,
@@ -33,6 +34,8 @@ pub(crate) struct WorkerCtx<H> {
     /// The handler's output buffer for stream messages (handling never awaits, so one per
     /// worker serves every connection).
     pub stream_out: RefCell<Vec<u8>>,
+    /// Every worker's handoff inbox, for connections owned by other workers.
+    pub peers: Peers,
 }
 
 impl<H: Handler> WorkerCtx<H> {
@@ -73,6 +76,7 @@ impl<H> WorkerCtx<H> {
         counters: Arc<Counters>,
         shutdown: Shutdown,
         udp: Vec<(SocketAddr, Rc<UdpSocket>)>,
+        peers: Peers,
     ) -> Self {
         let frame_limits = FrameLimits {
             max_message: limits.max_message,
@@ -90,6 +94,7 @@ impl<H> WorkerCtx<H> {
             udp,
             buffers: RefCell::new(BufferPool::default()),
             stream_out: RefCell::new(Vec::new()),
+            peers,
         }
     }
 
@@ -97,8 +102,13 @@ impl<H> WorkerCtx<H> {
         self.counters.worker_counters(self.index)
     }
 
-    /// Queues `bytes` on stream connection `id` of this worker.
+    /// Queues `bytes` on stream connection `id`: directly when this worker owns it, else
+    /// through the owning worker's handoff inbox.
     pub(crate) fn send_conn(&self, id: ConnId, bytes: &[u8]) {
+        if id.worker() != self.index {
+            hand_off(self, id, bytes);
+            return;
+        }
         if !self.registry.borrow().send(id, bytes) {
             self.stats().add_dropped(DropReason::NoRoute, 1);
         }

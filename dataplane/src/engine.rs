@@ -6,6 +6,7 @@ use std::thread;
 
 use crate::bind::{bind_listener, BoundListener};
 use crate::handle::EngineHandle;
+use crate::handoff::inboxes;
 use crate::udp::resolve_backend;
 use crate::worker::{run_worker, WorkerSetup, WorkerSocket};
 use crate::{
@@ -116,15 +117,18 @@ impl BoundEngine {
                 });
             }
         }
+        let (peers, inboxes) = inboxes(workers);
         let mut threads = Vec::with_capacity(workers);
         let mut first_err = None;
-        for (index, sockets) in per_worker.into_iter().enumerate() {
+        for (index, (sockets, inbox)) in per_worker.into_iter().zip(inboxes).enumerate() {
             let setup = WorkerSetup {
                 index,
                 limits: cfg.limits.clone(),
                 backend,
                 counters: counters.clone(),
                 sockets,
+                peers: peers.clone(),
+                inbox,
             };
             let handler = handler.clone();
             let shutdown = shutdown.clone();

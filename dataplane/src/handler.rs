@@ -22,8 +22,9 @@ pub enum Action {
         transport: Transport,
     },
     /// Send `out` over a given stream connection (e.g. a response routed back by Via to the
-    /// client's own connection). Only connections of the current worker for now; others are
-    /// counted as [`crate::DropReason::NoRoute`].
+    /// client's own connection). A connection of another worker is reached through that
+    /// worker's bounded inbox ([`crate::DropReason::HandoffFull`] when it is full); a gone one
+    /// counts as [`crate::DropReason::NoRoute`].
     SendConn(ConnId),
     /// Send `out` if non-empty, then close the stream (on UDP: like `Reply`).
     Close,

@@ -4,7 +4,9 @@
 //! SO_REUSEPORT sockets for every listener. UDP datagrams are received in batches
 //! (`recvmmsg`/`sendmmsg` on the epoll backend), stream transports (TCP, TLS) are framed with the
 //! SIP stream framer. Every complete message goes to a [`Handler`]; the engine knows nothing of
-//! routing policy.
+//! routing policy. A message for a stream connection owned by another worker crosses cores
+//! through that worker's bounded inbox (the only cross-core path); idle stream connections hold
+//! no read or write buffer.
 //!
 //! Entry points: [`Engine::bind`] then [`BoundEngine::run`]. [`BoundEngine::handle`] gives the
 //! control plane a cloneable [`EngineHandle`] (TLS certificate reload, counters) before `run`
@@ -20,6 +22,7 @@ mod error;
 mod framing;
 mod handle;
 mod handler;
+mod handoff;
 mod shutdown;
 mod stream;
 mod transport;

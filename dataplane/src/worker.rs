@@ -12,6 +12,7 @@ use tokio::task::LocalSet;
 use crate::affinity::pin_current_thread;
 use crate::ctx::WorkerCtx;
 use crate::handle::TlsSlot;
+use crate::handoff::{run_inbox, Handoff, Peers};
 use crate::{stream, udp, Counters, Handler, Limits, Shutdown, Transport, UdpBackend};
 
 /// One listener's socket for one worker.
@@ -31,6 +32,10 @@ pub(crate) struct WorkerSetup {
     pub backend: UdpBackend,
     pub counters: Arc<Counters>,
     pub sockets: Vec<WorkerSocket>,
+    /// Every worker's handoff inbox.
+    pub peers: Peers,
+    /// This worker's own inbox.
+    pub inbox: tokio::sync::mpsc::Receiver<Handoff>,
 }
 
 /// The worker thread's body.
@@ -78,7 +83,9 @@ async fn start_tasks<H: Handler>(
         setup.counters,
         shutdown,
         udp_socks.clone(),
+        setup.peers,
     ));
+    tokio::task::spawn_local(run_inbox(ctx.clone(), setup.inbox));
     for (local, sock) in udp_socks {
         udp::spawn(ctx.clone(), sock, local, setup.backend);
     }

@@ -1,6 +1,6 @@
 //! Per-worker registry of open stream connections: slot + generation ids, lookup by remote
 //! address, and an outbox per connection so other tasks (UDP loop, other connections) can send
-//! over it. Single-threaded; cross-core handoff will put a channel in front of it.
+//! over it. Single-threaded; other workers reach it through the worker's handoff inbox.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -99,15 +99,25 @@ impl Registry {
 
     /// Queues a copy of `bytes` on connection `id`; false if it is not open here.
     pub(crate) fn send(&self, id: ConnId, bytes: &[u8]) -> bool {
+        self.outbox(id)
+            .is_some_and(|o| o.send(bytes.to_vec()).is_ok())
+    }
+
+    /// Queues `bytes` on connection `id`; false if it is not open here.
+    pub(crate) fn send_owned(&self, id: ConnId, bytes: Vec<u8>) -> bool {
+        self.outbox(id).is_some_and(|o| o.send(bytes).is_ok())
+    }
+
+    fn outbox(&self, id: ConnId) -> Option<&UnboundedSender<Vec<u8>>> {
         if id.worker() != self.worker {
-            return false;
+            return None;
         }
         match self.slots.get(id.slot() as usize) {
             Some(Slot {
                 generation,
                 entry: Some(e),
-            }) if *generation == id.generation() => e.outbox.send(bytes.to_vec()).is_ok(),
-            _ => false,
+            }) if *generation == id.generation() => Some(&e.outbox),
+            _ => None,
         }
     }
 }
