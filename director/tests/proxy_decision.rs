@@ -253,3 +253,28 @@ fn requests_routed_through_the_director_follow_their_route_or_request_uri() {
     assert_eq!(o, Outcome::Unroutable);
     assert!(out.starts_with("SIP/2.0 404 "), "{out}");
 }
+
+#[test]
+fn a_route_line_right_after_the_first_via_is_removed_cleanly() {
+    // Kamailio's layout when it relays along a Path: its Via, then the Route, then the rest.
+    let snap = snapshot([true; 3], true);
+    let msg = "INVITE sip:ua@127.0.0.1:54274 SIP/2.0\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:5977;branch=z9hG4bK7a2a.0\r\n\
+Route: <sip:127.0.0.1:5060;lr>\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:45174;received=127.0.0.1;branch=z9hG4bK-inv1;rport=45174\r\n\
+From: <sip:carol@example.com>;tag=c1\r\nTo: <sip:bob@example.com>\r\n\
+Call-ID: inv1@test\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+    let (v, o, out) = run(&snap, msg);
+    assert_eq!(o, Outcome::Forwarded, "{out}");
+    assert_eq!(
+        v,
+        Verdict::Forward {
+            to: "127.0.0.1:54274".parse().expect("addr"),
+            transport: Transport::Udp
+        }
+    );
+    let parsed = sip::parse(out.as_bytes()).expect("forwarded request parses");
+    assert_eq!(parsed.vias().count(), 3);
+    assert_eq!(parsed.max_forwards(), Ok(Some(70)), "inserted");
+    assert!(!out.contains("Route:"), "{out}");
+}

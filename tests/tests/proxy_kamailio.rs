@@ -144,3 +144,100 @@ fn register_through_the_director_is_saved_by_kamailio() {
         "binding listed: {raw}"
     );
 }
+
+#[test]
+fn kamailio_reaches_the_user_through_the_directors_path() {
+    let Some((_kamailio, kam)) = start_kamailio() else {
+        return;
+    };
+    let topo = Topology {
+        pools: vec![Pool {
+            id: "pool1".into(),
+            weight: 1,
+            backup: None,
+            registrars: vec![Registrar {
+                id: "kamailio1".into(),
+                weight: 1,
+                contact: format!("sip:{kam}"),
+            }],
+        }],
+        expires: 600,
+        ..Default::default()
+    };
+    let extra = Extra {
+        mode: "proxy",
+        interval_ms: 0,
+        ..Extra::default()
+    };
+    let director = Director::start(&config(&topo, &extra));
+    // Bob registers through the director (Path: the director).
+    let ua = udp_socket();
+    let ua_addr = ua.local_addr().expect("addr");
+    let req = register("sip:bob@example.com", ua_addr, "UDP", 1)
+        .replace("Content-Length: 0", "Supported: path\r\nContent-Length: 0");
+    let raw = udp_exchange(&ua, director.udp(), req.as_bytes()).expect("an answer");
+    assert_eq!(parse_answer(&raw).code, 200, "{raw}");
+
+    // A caller sends an INVITE for bob straight to Kamailio; Kamailio relays it along the Path.
+    let caller = udp_socket();
+    let caller_addr = caller.local_addr().expect("addr");
+    let invite = format!(
+        "INVITE sip:bob@example.com SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {caller_addr};branch=z9hG4bK-inv1;rport\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:carol@example.com>;tag=c1\r\n\
+         To: <sip:bob@example.com>\r\nCall-ID: inv1@test\r\nCSeq: 1 INVITE\r\n\
+         Contact: <sip:carol@{caller_addr}>\r\nContent-Length: 0\r\n\r\n"
+    );
+    caller.send_to(invite.as_bytes(), kam).expect("send INVITE");
+    let mut buf = vec![0u8; 65536];
+    let got = loop {
+        let (n, from) = ua.recv_from(&mut buf).expect("bob receives the INVITE");
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if text.starts_with("INVITE ") {
+            assert_eq!(from, director.udp(), "delivered by the director");
+            break text;
+        }
+    };
+    let vias: Vec<&str> = got.lines().filter(|l| l.starts_with("Via:")).collect();
+    assert!(
+        vias[0].contains("z9hG4bKdR"),
+        "the director's Via on top: {got}"
+    );
+    assert!(
+        !got.lines().any(|l| l.starts_with("Route:")),
+        "the director's Route consumed: {got}"
+    );
+
+    // Bob answers 486 to the director, which relays it to Kamailio, which answers the caller.
+    let header = |name: &str| -> Vec<&str> {
+        got.lines()
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+            .collect()
+    };
+    let via_lines: String = header("via")
+        .iter()
+        .map(|v| format!("Via: {v}\r\n"))
+        .collect();
+    let busy = format!(
+        "SIP/2.0 486 Busy Here\r\n{via_lines}From: {}\r\nTo: {};tag=bob1\r\nCall-ID: {}\r\n\
+         CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+        header("from")[0],
+        header("to")[0],
+        header("call-id")[0],
+    );
+    ua.send_to(busy.as_bytes(), director.udp())
+        .expect("send 486");
+    let answer = loop {
+        let (n, _) = caller
+            .recv_from(&mut buf)
+            .expect("the caller gets an answer");
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let code = parse_answer(&text).code;
+        if code >= 200 {
+            break text;
+        }
+    };
+    assert_eq!(parse_answer(&answer).code, 486, "{answer}");
+}

@@ -138,9 +138,11 @@ pub fn forward_request(
     };
     let route_edit = Edit::Remove(hop.remove_route.clone().unwrap_or(0..0));
     let mut edits = [route_edit, via_edit, mf_edit, path_edit];
+    // By position; at one offset, inserts before the replace/remove that starts there (e.g. our
+    // Max-Forwards after the first Via line and a Route line right after it being removed).
     edits.sort_by_key(|e| match e {
-        Edit::Insert { at, .. } => (*at, 1),
-        Edit::Replace { range, .. } | Edit::Remove(range) => (range.start, 0),
+        Edit::Insert { at, .. } => (*at, 0),
+        Edit::Replace { range, .. } | Edit::Remove(range) => (range.start, 1),
     });
     sip::apply_edits(msg, &edits, out).map_err(|_| ForwardError::Edit)
 }
