@@ -15,8 +15,9 @@
 //! Proxy mode (`mode = "proxy"`) forwards every request except OPTIONS to the director itself
 //! statelessly to the user's registrar ([`crate::proxy`]), ACK and CANCEL included (the derived
 //! branch sends them where their INVITE went), answers `483` when Max-Forwards is 0 and `503`
-//! when no registrar can take the user, and relays responses back by Via. `Require` is not
-//! checked in proxy mode (RFC 3261 16.3: it is for the UAS).
+//! when no registrar can take the user, and relays responses back by Via. A request whose top
+//! Route names the director is loose-routed ([`crate::proxy::route`]). `Require` is not checked
+//! in proxy mode (RFC 3261 16.3: it is for the UAS).
 //!
 //! Which registrars a user gets under the current health view is [`crate::routing::route`].
 
