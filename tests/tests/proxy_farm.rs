@@ -149,3 +149,23 @@ fn loadgen_through_the_proxy_sees_zero_errors() {
     let received: u64 = farm.addrs.iter().map(|a| farm.received(*a)).sum();
     assert!(received >= requests, "every request reached a registrar");
 }
+
+#[test]
+fn stream_client_responses_cross_workers() {
+    // Two workers: a registrar's UDP response may land on the worker that does not own the
+    // client's TCP connection; the dataplane hands it over.
+    let farm = RegistrarFarm::start(3, "udp");
+    let topo = farm_topology(&[2, 1], &farm.addrs);
+    let text = config(&topo, &proxy(0)).replace("workers = 1", "workers = 2");
+    let director = Director::start(&text);
+    let mut conn = tcp_connect(director.tcp());
+    let local = conn.local_addr().expect("addr");
+    let mut pending = Vec::new();
+    for n in 0..30u64 {
+        let aor = format!("sip:x{n}@example.com");
+        tcp_send(&mut conn, register(&aor, local, "TCP", n).as_bytes());
+        let raw =
+            read_stream_message(&mut conn, &mut pending).expect("a response on the connection");
+        assert_relayed_200(&raw, n);
+    }
+}
