@@ -95,4 +95,8 @@ pub struct EngineConfig {
     pub udp_backend: UdpBackend,
     /// Limits.
     pub limits: Limits,
+    /// Client configuration for outbound TLS connections (`Action::Send` over TLS); without
+    /// one, such sends are dropped as `NoRoute`. The server name checked is the destination's
+    /// IP address.
+    pub tls_client: Option<Arc<rustls::ClientConfig>>,
 }

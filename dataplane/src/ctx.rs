@@ -4,14 +4,14 @@
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::sync::Arc;
 
 use tokio::net::UdpSocket;
 
 use crate::counters::WorkerCounters;
 use crate::handoff::{hand_off, Peers};
-use crate::stream::{BufferPool, Registry};
+use crate::stream::{open_outbound, BufferPool, Registry};
 use crate::{
     Action, ConnId, Counters, DropReason, FrameError, FrameLimits, Handler, Limits, Peer, Shutdown,
     Transport,
@@ -36,6 +36,10 @@ pub(crate) struct WorkerCtx<H> {
     pub stream_out: RefCell<Vec<u8>>,
     /// Every worker's handoff inbox, for connections owned by other workers.
     pub peers: Peers,
+    /// Client configuration for outbound TLS connections.
+    pub tls_client: Option<Arc<rustls::ClientConfig>>,
+    /// This context itself, for spawning outbound connection tasks.
+    me: Weak<WorkerCtx<H>>,
 }
 
 impl<H: Handler> WorkerCtx<H> {
@@ -49,6 +53,22 @@ impl<H: Handler> WorkerCtx<H> {
                 self.stats().add_dropped(DropReason::HandlerPanic, 1);
                 Action::Drop
             }
+        }
+    }
+
+    /// Queues `bytes` on this worker's stream connection to/from `to` over `transport`, opening
+    /// (and registering, for reuse) an outbound connection when there is none.
+    pub(crate) fn send_stream_to(&self, to: SocketAddr, transport: Transport, bytes: &[u8]) {
+        let id = self.registry.borrow().find(to, transport);
+        if let Some(id) = id {
+            return self.send_conn(id, bytes);
+        }
+        let opened = self
+            .me
+            .upgrade()
+            .is_some_and(|me| open_outbound(&me, to, transport, bytes));
+        if !opened {
+            self.stats().add_dropped(DropReason::NoRoute, 1);
         }
     }
 
@@ -69,6 +89,8 @@ impl<H: Handler> WorkerCtx<H> {
 }
 
 impl<H> WorkerCtx<H> {
+    // One call site (the worker's start); a parameter struct would only restate the fields.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         index: usize,
         handler: Arc<H>,
@@ -77,6 +99,8 @@ impl<H> WorkerCtx<H> {
         shutdown: Shutdown,
         udp: Vec<(SocketAddr, Rc<UdpSocket>)>,
         peers: Peers,
+        tls_client: Option<Arc<rustls::ClientConfig>>,
+        me: Weak<WorkerCtx<H>>,
     ) -> Self {
         let frame_limits = FrameLimits {
             max_message: limits.max_message,
@@ -95,6 +119,8 @@ impl<H> WorkerCtx<H> {
             buffers: RefCell::new(BufferPool::default()),
             stream_out: RefCell::new(Vec::new()),
             peers,
+            tls_client,
+            me,
         }
     }
 
@@ -111,16 +137,6 @@ impl<H> WorkerCtx<H> {
         }
         if !self.registry.borrow().send(id, bytes) {
             self.stats().add_dropped(DropReason::NoRoute, 1);
-        }
-    }
-
-    /// Queues `bytes` on this worker's stream connection from `to` over `transport`.
-    pub(crate) fn send_stream_to(&self, to: SocketAddr, transport: Transport, bytes: &[u8]) {
-        let id = self.registry.borrow().find(to, transport);
-        match id {
-            Some(id) => self.send_conn(id, bytes),
-            // TODO: open outbound connections (and reuse them).
-            None => self.stats().add_dropped(DropReason::NoRoute, 1),
         }
     }
 

@@ -128,6 +128,7 @@ impl BoundEngine {
                 counters: counters.clone(),
                 sockets,
                 peers: peers.clone(),
+                tls_client: cfg.tls_client.clone(),
                 inbox,
             };
             let handler = handler.clone();

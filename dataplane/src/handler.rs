@@ -12,9 +12,9 @@ pub enum Action {
     /// Send nothing.
     Drop,
     /// Forward `out` to `to` (proxy mode). UDP goes out of this worker's UDP socket for the
-    /// listener the message arrived on (or one of the same address family). TCP/TLS goes over an
-    /// existing connection from `to` on this worker; opening outbound connections is not done yet
-    /// (counted as [`crate::DropReason::NoRoute`]).
+    /// listener the message arrived on (or one of the same address family). TCP/TLS goes over
+    /// this worker's connection to/from `to`, opened (TLS: with `EngineConfig::tls_client`) and
+    /// kept for reuse when there is none; what the peer sends back on it reaches the handler.
     Send {
         /// Destination.
         to: SocketAddr,

@@ -34,6 +34,8 @@ pub(crate) struct WorkerSetup {
     pub sockets: Vec<WorkerSocket>,
     /// Every worker's handoff inbox.
     pub peers: Peers,
+    /// Client configuration for outbound TLS connections.
+    pub tls_client: Option<Arc<rustls::ClientConfig>>,
     /// This worker's own inbox.
     pub inbox: tokio::sync::mpsc::Receiver<Handoff>,
 }
@@ -76,15 +78,19 @@ async fn start_tasks<H: Handler>(
             }
         }
     }
-    let ctx = Rc::new(WorkerCtx::new(
-        setup.index,
-        handler,
-        setup.limits,
-        setup.counters,
-        shutdown,
-        udp_socks.clone(),
-        setup.peers,
-    ));
+    let ctx = Rc::new_cyclic(|me| {
+        WorkerCtx::new(
+            setup.index,
+            handler,
+            setup.limits,
+            setup.counters,
+            shutdown,
+            udp_socks.clone(),
+            setup.peers,
+            setup.tls_client,
+            me.clone(),
+        )
+    });
     tokio::task::spawn_local(run_inbox(ctx.clone(), setup.inbox));
     for (local, sock) in udp_socks {
         udp::spawn(ctx.clone(), sock, local, setup.backend);

@@ -106,6 +106,7 @@ fn run(backend: UdpBackend) {
             workers: 2,
             udp_backend: backend,
             limits,
+            ..EngineConfig::default()
         },
         &[ListenerSpec::plain(
             "127.0.0.1:0".parse().unwrap(),
@@ -156,6 +157,7 @@ fn udp_loops_allocate_nothing_per_datagram() {
             workers: 1,
             udp_backend: UdpBackend::Auto,
             limits: Limits::default(),
+            ..EngineConfig::default()
         },
         &[ListenerSpec::plain(
             "127.0.0.1:0".parse().unwrap(),

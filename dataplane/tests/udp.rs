@@ -171,6 +171,7 @@ fn ipv6_wildcard_is_v6_only() {
             workers: 1,
             udp_backend: UdpBackend::Epoll,
             limits: Limits::default(),
+            ..EngineConfig::default()
         },
         &[udp_listener("[::]:0")],
     ) else {
@@ -187,6 +188,7 @@ fn epoll_forced_and_auto_resolved() {
         workers: 1,
         udp_backend: b,
         limits: Limits::default(),
+        ..EngineConfig::default()
     };
     let l = [udp_listener("127.0.0.1:0")];
     assert_eq!(
@@ -232,6 +234,7 @@ fn uring_available() -> bool {
         workers: 1,
         udp_backend: UdpBackend::IoUring,
         limits: Limits::default(),
+        ..EngineConfig::default()
     };
     match Engine::bind(cfg, &[udp_listener("127.0.0.1:0")]) {
         Ok(_) => true,

@@ -61,9 +61,23 @@ pub(crate) async fn accept_loop<H: Handler>(
 }
 
 /// Removes the connection from the registry and the open gauge however the task ends.
-struct Registered<H> {
+pub(crate) struct Registered<H> {
     ctx: Rc<WorkerCtx<H>>,
     id: ConnId,
+}
+
+impl<H> Registered<H> {
+    pub(crate) fn new(ctx: Rc<WorkerCtx<H>>, id: ConnId) -> Self {
+        Registered { ctx, id }
+    }
+
+    pub(crate) fn ctx(&self) -> &Rc<WorkerCtx<H>> {
+        &self.ctx
+    }
+
+    pub(crate) fn id(&self) -> ConnId {
+        self.id
+    }
 }
 
 impl<H> Drop for Registered<H> {

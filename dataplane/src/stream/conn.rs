@@ -50,6 +50,12 @@ impl OverTcp for tokio_rustls::server::TlsStream<TcpStream> {
     }
 }
 
+impl OverTcp for tokio_rustls::client::TlsStream<TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0
+    }
+}
+
 /// Reads into `buf[end..]`. With no buffer (idle), waits for the socket to be readable, then
 /// takes a pooled buffer and tries one read; if that finds nothing after all (spurious
 /// readiness, or only part of a TLS record), the buffer goes back and the wait resumes.

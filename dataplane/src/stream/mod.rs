@@ -3,9 +3,11 @@
 
 mod accept;
 mod conn;
+mod connect;
 mod pool;
 mod registry;
 
 pub(crate) use accept::accept_loop;
+pub(crate) use connect::open_outbound;
 pub(crate) use pool::BufferPool;
 pub(crate) use registry::Registry;

@@ -14,7 +14,8 @@ use dataplane::{
 
 /// Replies `ECHO <worker> ` + the message; a message starting with `CLOSE` gets its echo and then
 /// the connection is closed, `DROP` gets nothing, `FWD <port>` is forwarded to 127.0.0.1:<port>,
-/// `PUSH`/`PUSHADDR` go over the connection of the last `REG` (by id / by remote address).
+/// `PUSH`/`PUSHADDR` go over the connection of the last `REG` (by id / by remote address),
+/// `FWDTCP <port>` / `FWDTLS <port>` are sent to 127.0.0.1:<port> over an outbound stream.
 #[derive(Debug, Default)]
 pub struct Echo {
     pub messages: AtomicUsize,
@@ -51,6 +52,23 @@ impl Handler for Echo {
         }
         if msg.starts_with(b"DROP") {
             return Action::Drop;
+        }
+        for (prefix, transport) in [
+            (&b"FWDTCP "[..], Transport::Tcp),
+            (b"FWDTLS ", Transport::Tls),
+        ] {
+            if let Some(port) = msg.strip_prefix(prefix) {
+                let port: u16 = std::str::from_utf8(&port[..5])
+                    .unwrap()
+                    .trim()
+                    .parse()
+                    .unwrap();
+                out.extend_from_slice(msg);
+                return Action::Send {
+                    to: SocketAddr::from(([127, 0, 0, 1], port)),
+                    transport,
+                };
+            }
         }
         if let Some(port) = msg.strip_prefix(b"FWD ") {
             let port: u16 = std::str::from_utf8(&port[..5])
@@ -169,11 +187,23 @@ pub fn try_start(
     limits: Limits,
     listeners: &[ListenerSpec],
 ) -> Result<Running, EngineError> {
+    try_start_with_client(workers, backend, limits, listeners, None)
+}
+
+/// [`try_start`] with a client configuration for outbound TLS.
+pub fn try_start_with_client(
+    workers: usize,
+    backend: UdpBackend,
+    limits: Limits,
+    listeners: &[ListenerSpec],
+    tls_client: Option<Arc<rustls::ClientConfig>>,
+) -> Result<Running, EngineError> {
     let engine = Engine::bind(
         EngineConfig {
             workers,
             udp_backend: backend,
             limits,
+            tls_client,
         },
         listeners,
     )?;

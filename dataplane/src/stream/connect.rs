@@ -1,0 +1,104 @@
+//! Outbound stream connections for `Action::Send` over TCP or TLS when no connection to the
+//! destination exists on this worker: the connection is registered at once (so later sends to
+//! the same address reuse it, queueing while it connects), then connected (and for TLS,
+//! handshaken with the engine's client configuration, the server name being the destination's
+//! IP address), then served like an inbound connection: what the peer sends back goes to the
+//! handler. A failed connect drops what was queued, counted as `SendFailed`.
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use rustls::pki_types::ServerName;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::accept::Registered;
+use super::conn::serve;
+use crate::ctx::WorkerCtx;
+use crate::{DropReason, Handler, Peer, Transport};
+
+/// Registers an outbound connection to `to` with `first` queued, and starts connecting it.
+/// Returns false (nothing queued) when the transport needs a TLS client configuration the
+/// engine does not have, or the worker's connection limit is reached.
+pub(crate) fn open_outbound<H: Handler>(
+    ctx: &Rc<WorkerCtx<H>>,
+    to: SocketAddr,
+    transport: Transport,
+    first: &[u8],
+) -> bool {
+    let tls = match transport {
+        Transport::Udp => return false,
+        Transport::Tcp => None,
+        Transport::Tls => match &ctx.tls_client {
+            Some(cfg) => Some(cfg.clone()),
+            None => return false,
+        },
+    };
+    if ctx.registry.borrow().open() >= ctx.limits.max_connections_per_worker {
+        return false;
+    }
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let id = ctx.registry.borrow_mut().insert(to, transport, tx.clone());
+    ctx.stats().conn_opened();
+    let guard = Registered::new(ctx.clone(), id);
+    // The receiver lives in the task below, so this cannot fail.
+    let _ = tx.send(first.to_vec());
+    tokio::task::spawn_local(connect(guard, to, transport, tls, rx));
+    true
+}
+
+async fn connect<H: Handler>(
+    guard: Registered<H>,
+    to: SocketAddr,
+    transport: Transport,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    mut rx: UnboundedReceiver<Vec<u8>>,
+) {
+    let ctx = guard.ctx().clone();
+    let timeout = ctx.limits.header_timeout;
+    let fail = |rx: &mut UnboundedReceiver<Vec<u8>>| {
+        rx.close();
+        let mut lost = 0;
+        while rx.try_recv().is_ok() {
+            lost += 1;
+        }
+        ctx.stats().add_dropped(DropReason::SendFailed, lost.max(1));
+    };
+    let tcp = match tokio::time::timeout(timeout, TcpStream::connect(to)).await {
+        Ok(Ok(tcp)) => tcp,
+        Ok(Err(e)) => {
+            tracing::debug!(%to, error = %e, "outbound connect failed");
+            return fail(&mut rx);
+        }
+        Err(_) => return fail(&mut rx),
+    };
+    let _ = tcp.set_nodelay(true);
+    let Ok(local) = tcp.local_addr() else {
+        return fail(&mut rx);
+    };
+    let peer = Peer {
+        remote: to,
+        local,
+        transport,
+        conn: Some(guard.id()),
+        worker: ctx.index,
+    };
+    match tls {
+        None => serve(&ctx, tcp, peer, rx).await,
+        Some(cfg) => {
+            let connector = tokio_rustls::TlsConnector::from(cfg);
+            let name = ServerName::IpAddress(to.ip().into());
+            match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
+                Ok(Ok(stream)) => serve(&ctx, stream, peer, rx).await,
+                Ok(Err(e)) => {
+                    tracing::debug!(%to, error = %e, "outbound TLS handshake failed");
+                    ctx.stats().add_dropped(DropReason::TlsHandshake, 1);
+                    fail(&mut rx);
+                }
+                Err(_) => fail(&mut rx),
+            }
+        }
+    }
+    drop(guard);
+}
