@@ -9,11 +9,12 @@ mod routes;
 use std::convert::Infallible;
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 
 use crate::control::ControlHandle;
 use crate::snapshot::Snapshot;
@@ -46,6 +47,11 @@ pub fn spawn(listener: TcpListener, ctx: AdminContext) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Admin connections served at once; more wait in the accept queue.
+const MAX_CONNECTIONS: usize = 64;
+/// A client must send its request head within this time.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
 async fn serve(listener: TcpListener, ctx: AdminContext) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(l) => l,
@@ -55,7 +61,11 @@ async fn serve(listener: TcpListener, ctx: AdminContext) {
         }
     };
     let ctx = Arc::new(ctx);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,
             Err(e) => {
@@ -65,11 +75,14 @@ async fn serve(listener: TcpListener, ctx: AdminContext) {
         };
         let ctx = Arc::clone(&ctx);
         tokio::spawn(async move {
+            let _permit = permit;
             let service = service_fn(move |req| {
                 let ctx = Arc::clone(&ctx);
                 async move { Ok::<_, Infallible>(routes::respond(&ctx, req).await) }
             });
             if let Err(e) = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {
