@@ -65,6 +65,9 @@ pub struct Limits {
     /// A stream message must complete within this after its first byte (slowloris); also the
     /// TLS handshake timeout.
     pub header_timeout: Duration,
+    /// Bytes queued for one stream connection by others (responses routed to it, handoffs from
+    /// other workers) before further messages for it are dropped (`OutboxFull`).
+    pub max_outbox_bytes: usize,
     /// Datagrams per `recvmmsg`/`sendmmsg` batch.
     pub udp_batch: usize,
     /// How long a full UDP send buffer is waited on before the pending replies are dropped.
@@ -80,6 +83,7 @@ impl Default for Limits {
             max_connections_per_worker: 50_000,
             idle_timeout: Duration::from_secs(300),
             header_timeout: Duration::from_secs(10),
+            max_outbox_bytes: 256 * 1024,
             udp_batch: 32,
             udp_send_wait: Duration::from_millis(100),
         }

@@ -29,11 +29,13 @@ pub enum DropReason {
     HandlerPanic,
     /// The inbox of the worker owning the target connection was full (cross-core handoff).
     HandoffFull,
+    /// The target stream connection already had `max_outbox_bytes` queued (a slow peer).
+    OutboxFull,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 13;
     /// Every reason, in index order.
     pub const ALL: [DropReason; Self::COUNT] = [
         DropReason::Oversize,
@@ -48,6 +50,7 @@ impl DropReason {
         DropReason::RecvError,
         DropReason::HandlerPanic,
         DropReason::HandoffFull,
+        DropReason::OutboxFull,
     ];
 
     /// A metric label.
@@ -65,6 +68,7 @@ impl DropReason {
             DropReason::RecvError => "recv_error",
             DropReason::HandlerPanic => "handler_panic",
             DropReason::HandoffFull => "handoff_full",
+            DropReason::OutboxFull => "outbox_full",
         }
     }
 

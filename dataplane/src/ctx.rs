@@ -11,7 +11,7 @@ use tokio::net::UdpSocket;
 
 use crate::counters::WorkerCounters;
 use crate::handoff::{hand_off, Peers};
-use crate::stream::{open_outbound, BufferPool, Registry};
+use crate::stream::{open_outbound, BufferPool, Refused, Registry};
 use crate::{
     Action, ConnId, Counters, DropReason, FrameError, FrameLimits, Handler, Limits, Peer, Shutdown,
     Transport,
@@ -135,8 +135,16 @@ impl<H> WorkerCtx<H> {
             hand_off(self, id, bytes);
             return;
         }
-        if !self.registry.borrow().send(id, bytes) {
-            self.stats().add_dropped(DropReason::NoRoute, 1);
+        let sent = self.registry.borrow().send(id, bytes);
+        self.count_refusal(sent);
+    }
+
+    /// Counts a refused queueing on a connection's outbox.
+    pub(crate) fn count_refusal(&self, sent: Result<(), Refused>) {
+        match sent {
+            Ok(()) => {}
+            Err(Refused::Closed) => self.stats().add_dropped(DropReason::NoRoute, 1),
+            Err(Refused::Full) => self.stats().add_dropped(DropReason::OutboxFull, 1),
         }
     }
 

@@ -49,7 +49,8 @@ pub(crate) fn hand_off<H>(ctx: &WorkerCtx<H>, id: ConnId, bytes: &[u8]) {
 }
 
 /// The inbox task of one worker: delivers handed-off messages to its connections until
-/// shutdown. A connection that is gone by then counts as [`DropReason::NoRoute`].
+/// shutdown. A connection that is gone by then counts as [`DropReason::NoRoute`], one with a
+/// full outbox as [`DropReason::OutboxFull`].
 pub(crate) async fn run_inbox<H>(ctx: Rc<WorkerCtx<H>>, mut inbox: Receiver<Handoff>) {
     let shutdown = ctx.shutdown.clone();
     loop {
@@ -61,8 +62,7 @@ pub(crate) async fn run_inbox<H>(ctx: Rc<WorkerCtx<H>>, mut inbox: Receiver<Hand
         let Some(Handoff { id, bytes }) = msg else {
             return;
         };
-        if !ctx.registry.borrow().send_owned(id, bytes) {
-            ctx.stats().add_dropped(DropReason::NoRoute, 1);
-        }
+        let sent = ctx.registry.borrow().send_owned(id, bytes);
+        ctx.count_refusal(sent);
     }
 }

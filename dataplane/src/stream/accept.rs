@@ -10,6 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
 use super::conn::serve;
+use super::outbox::Outbox;
 use crate::ctx::WorkerCtx;
 use crate::handle::TlsSlot;
 use crate::{ConnId, DropReason, Handler, Peer, Transport};
@@ -95,8 +96,11 @@ async fn connection<H: Handler>(
     transport: Transport,
     tls: Option<TlsAcceptor>,
 ) {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let id = ctx.registry.borrow_mut().insert(remote, transport, tx);
+    let outbox = Rc::new(Outbox::new(ctx.limits.max_outbox_bytes));
+    let id = ctx
+        .registry
+        .borrow_mut()
+        .insert(remote, transport, outbox.clone());
     ctx.stats().conn_opened();
     let _registered = Registered {
         ctx: ctx.clone(),
@@ -110,10 +114,10 @@ async fn connection<H: Handler>(
         worker: ctx.index,
     };
     match tls {
-        None => serve(&ctx, tcp, peer, rx).await,
+        None => serve(&ctx, tcp, peer, &outbox).await,
         Some(acceptor) => {
             match tokio::time::timeout(ctx.limits.header_timeout, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => serve(&ctx, stream, peer, rx).await,
+                Ok(Ok(stream)) => serve(&ctx, stream, peer, &outbox).await,
                 Ok(Err(e)) => {
                     tracing::debug!(%remote, error = %e, "TLS handshake failed");
                     ctx.stats().add_dropped(DropReason::TlsHandshake, 1);

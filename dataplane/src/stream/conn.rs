@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
+use super::outbox::Outbox;
 use crate::ctx::WorkerCtx;
 use crate::{frame, Action, DropReason, Frame, Handler, Peer, Transport};
 
@@ -90,7 +90,7 @@ pub(crate) async fn serve<H: Handler, S: OverTcp>(
     ctx: &WorkerCtx<H>,
     mut stream: S,
     peer: Peer,
-    mut outbox: UnboundedReceiver<Vec<u8>>,
+    outbox: &Outbox,
 ) {
     let lim = &ctx.limits;
     let cap = lim.max_message.saturating_add(1);
@@ -151,10 +151,13 @@ pub(crate) async fn serve<H: Handler, S: OverTcp>(
             _ = &mut stop, if !stopping => {
                 stopping = true;
             }
-            Some(bytes) = outbox.recv() => {
-                wbuf.extend_from_slice(&bytes);
-                if !write_out(ctx, &mut stream, &mut wbuf).await {
-                    break;
+            _ = outbox.ready() => {
+                let n = outbox.drain_into(&mut wbuf);
+                if n > 0 {
+                    ctx.stats().add_sent(n as u64);
+                    if !write_out(ctx, &mut stream, &mut wbuf).await {
+                        break;
+                    }
                 }
             }
             r = read_some(ctx, &mut stream, &mut buf, end, cap) => match r {
@@ -173,6 +176,11 @@ pub(crate) async fn serve<H: Handler, S: OverTcp>(
                 break;
             }
         }
+    }
+    // Messages queued for us but never written are lost with the connection.
+    let lost = outbox.close();
+    if lost > 0 {
+        ctx.stats().add_dropped(DropReason::SendFailed, lost as u64);
     }
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, stream.shutdown()).await;
     if !buf.is_empty() {

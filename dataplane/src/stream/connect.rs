@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::accept::Registered;
 use super::conn::serve;
+use super::outbox::Outbox;
 use crate::ctx::WorkerCtx;
 use crate::{DropReason, Handler, Peer, Transport};
 
@@ -38,13 +38,16 @@ pub(crate) fn open_outbound<H: Handler>(
     if ctx.registry.borrow().open() >= ctx.limits.max_connections_per_worker {
         return false;
     }
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let id = ctx.registry.borrow_mut().insert(to, transport, tx.clone());
+    let outbox = Rc::new(Outbox::new(ctx.limits.max_outbox_bytes));
+    let id = ctx
+        .registry
+        .borrow_mut()
+        .insert(to, transport, outbox.clone());
     ctx.stats().conn_opened();
     let guard = Registered::new(ctx.clone(), id);
-    // The receiver lives in the task below, so this cannot fail.
-    let _ = tx.send(first.to_vec());
-    tokio::task::spawn_local(connect(guard, to, transport, tls, rx));
+    // A fresh outbox takes any first message.
+    let _ = outbox.push(first.to_vec());
+    tokio::task::spawn_local(connect(guard, to, transport, tls, outbox));
     true
 }
 
@@ -53,29 +56,25 @@ async fn connect<H: Handler>(
     to: SocketAddr,
     transport: Transport,
     tls: Option<Arc<rustls::ClientConfig>>,
-    mut rx: UnboundedReceiver<Vec<u8>>,
+    outbox: Rc<Outbox>,
 ) {
     let ctx = guard.ctx().clone();
     let timeout = ctx.limits.header_timeout;
-    let fail = |rx: &mut UnboundedReceiver<Vec<u8>>| {
-        rx.close();
-        let mut lost = 0;
-        while rx.try_recv().is_ok() {
-            lost += 1;
-        }
+    let fail = |outbox: &Outbox| {
+        let lost = outbox.close() as u64;
         ctx.stats().add_dropped(DropReason::SendFailed, lost.max(1));
     };
     let tcp = match tokio::time::timeout(timeout, TcpStream::connect(to)).await {
         Ok(Ok(tcp)) => tcp,
         Ok(Err(e)) => {
             tracing::debug!(%to, error = %e, "outbound connect failed");
-            return fail(&mut rx);
+            return fail(&outbox);
         }
-        Err(_) => return fail(&mut rx),
+        Err(_) => return fail(&outbox),
     };
     let _ = tcp.set_nodelay(true);
     let Ok(local) = tcp.local_addr() else {
-        return fail(&mut rx);
+        return fail(&outbox);
     };
     let peer = Peer {
         remote: to,
@@ -85,18 +84,18 @@ async fn connect<H: Handler>(
         worker: ctx.index,
     };
     match tls {
-        None => serve(&ctx, tcp, peer, rx).await,
+        None => serve(&ctx, tcp, peer, &outbox).await,
         Some(cfg) => {
             let connector = tokio_rustls::TlsConnector::from(cfg);
             let name = ServerName::IpAddress(to.ip().into());
             match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
-                Ok(Ok(stream)) => serve(&ctx, stream, peer, rx).await,
+                Ok(Ok(stream)) => serve(&ctx, stream, peer, &outbox).await,
                 Ok(Err(e)) => {
                     tracing::debug!(%to, error = %e, "outbound TLS handshake failed");
                     ctx.stats().add_dropped(DropReason::TlsHandshake, 1);
-                    fail(&mut rx);
+                    fail(&outbox);
                 }
-                Err(_) => fail(&mut rx),
+                Err(_) => fail(&outbox),
             }
         }
     }

@@ -4,10 +4,12 @@
 mod accept;
 mod conn;
 mod connect;
+mod outbox;
 mod pool;
 mod registry;
 
 pub(crate) use accept::accept_loop;
 pub(crate) use connect::open_outbound;
+pub(crate) use outbox::Refused;
 pub(crate) use pool::BufferPool;
 pub(crate) use registry::Registry;

@@ -1,19 +1,19 @@
 //! Per-worker registry of open stream connections: slot + generation ids, lookup by remote
-//! address, and an outbox per connection so other tasks (UDP loop, other connections) can send
+//! address, and a bounded outbox per connection so other tasks (UDP loop, other connections) can send
 //! over it. Single-threaded; other workers reach it through the worker's handoff inbox.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::rc::Rc;
 
-use tokio::sync::mpsc::UnboundedSender;
-
+use super::outbox::{Outbox, Refused};
 use crate::{ConnId, Transport};
 
 #[derive(Debug)]
 struct Entry {
     remote: SocketAddr,
     transport: Transport,
-    outbox: UnboundedSender<Vec<u8>>,
+    outbox: Rc<Outbox>,
 }
 
 #[derive(Debug, Default)]
@@ -53,7 +53,7 @@ impl Registry {
         &mut self,
         remote: SocketAddr,
         transport: Transport,
-        outbox: UnboundedSender<Vec<u8>>,
+        outbox: Rc<Outbox>,
     ) -> ConnId {
         let slot = match self.free.pop() {
             Some(s) => s,
@@ -97,18 +97,17 @@ impl Registry {
         self.by_remote.get(&(remote, transport)).copied()
     }
 
-    /// Queues a copy of `bytes` on connection `id`; false if it is not open here.
-    pub(crate) fn send(&self, id: ConnId, bytes: &[u8]) -> bool {
-        self.outbox(id)
-            .is_some_and(|o| o.send(bytes.to_vec()).is_ok())
+    /// Queues a copy of `bytes` on connection `id`.
+    pub(crate) fn send(&self, id: ConnId, bytes: &[u8]) -> Result<(), Refused> {
+        self.outbox(id).ok_or(Refused::Closed)?.push(bytes.to_vec())
     }
 
-    /// Queues `bytes` on connection `id`; false if it is not open here.
-    pub(crate) fn send_owned(&self, id: ConnId, bytes: Vec<u8>) -> bool {
-        self.outbox(id).is_some_and(|o| o.send(bytes).is_ok())
+    /// Queues `bytes` on connection `id`.
+    pub(crate) fn send_owned(&self, id: ConnId, bytes: Vec<u8>) -> Result<(), Refused> {
+        self.outbox(id).ok_or(Refused::Closed)?.push(bytes)
     }
 
-    fn outbox(&self, id: ConnId) -> Option<&UnboundedSender<Vec<u8>>> {
+    fn outbox(&self, id: ConnId) -> Option<&Outbox> {
         if id.worker() != self.worker {
             return None;
         }
@@ -129,19 +128,21 @@ mod tests {
     #[test]
     fn slots_are_reused_with_new_generation() {
         let mut r = Registry::new(3);
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let outbox = Rc::new(Outbox::new(1000));
         let a: SocketAddr = "127.0.0.1:1000".parse().expect("addr");
-        let id = r.insert(a, Transport::Tcp, tx.clone());
+        let id = r.insert(a, Transport::Tcp, outbox.clone());
         assert_eq!(id.worker(), 3);
         assert_eq!(r.find(a, Transport::Tcp), Some(id));
-        assert!(r.send(id, b"x"));
-        assert_eq!(rx.try_recv().ok(), Some(b"x".to_vec()));
+        assert!(r.send(id, b"x").is_ok());
+        let mut got = Vec::new();
+        outbox.drain_into(&mut got);
+        assert_eq!(got, b"x");
         r.remove(id);
         assert_eq!(r.open(), 0);
-        let id2 = r.insert(a, Transport::Tcp, tx);
+        let id2 = r.insert(a, Transport::Tcp, outbox);
         assert_ne!(id, id2);
-        assert!(!r.send(id, b"y"));
-        assert!(r.send(id2, b"y"));
+        assert_eq!(r.send(id, b"y"), Err(Refused::Closed));
+        assert!(r.send(id2, b"y").is_ok());
         assert_eq!(r.find(a, Transport::Udp), None);
     }
 }
