@@ -139,7 +139,20 @@ fn status_metrics_and_user_pool_info() {
     let cli: serde_json::Value = serde_json::from_slice(&out.stdout).expect("CLI JSON");
     assert_eq!(api, cli);
 
+    // Where alice goes right now: the oracle's answer with everything up.
+    let route = get_json(admin, "/user-route?aor=sip:alice%40example.com");
+    let (primary, backup) = system_tests::oracle::expected_contacts(&topo, aor);
+    assert_eq!(route["primary"]["contact"], primary.as_str(), "{route}");
+    assert_eq!(
+        route["backup"]["contact"],
+        backup.as_deref().unwrap_or(""),
+        "{route}"
+    );
+    assert_eq!(route["forward"], route["primary"]);
+    assert_eq!(route["no_registrar"], false);
+
     assert_eq!(get(admin, "/user-pool-info").0, 400);
+    assert_eq!(get(admin, "/user-route").0, 400);
     assert_eq!(get(admin, "/user-pool-info?aor=mailto:x").0, 400);
     assert_eq!(post(admin, "/registrars/nope/drain").0, 404);
     assert_eq!(get(admin, "/registrars/fe1.pool1/drain").0, 405);

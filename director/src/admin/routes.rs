@@ -8,6 +8,8 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use super::{metrics, AdminContext};
 use crate::cli::UserPoolReport;
+use crate::placement::PlacementKey;
+use crate::topology::{Mode, Target};
 
 /// An admin answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +93,7 @@ pub async fn handle(ctx: &AdminContext, method: &Method, path: &str, query: &str
             }
         }
         (&Method::GET, ["user-pool-info"]) => user_pool_info(ctx, query),
+        (&Method::GET, ["user-route"]) => user_route(ctx, query),
         (&Method::GET, ["registrars"]) => match ctx.control.status().await {
             Ok(mut status) => {
                 for r in &mut status.registrars {
@@ -117,28 +120,81 @@ pub async fn handle(ctx: &AdminContext, method: &Method, path: &str, query: &str
             Ok(Err(e)) => Reply::error(422, e),
             Err(e) => Reply::error(503, e.to_string()),
         },
-        (_, ["metrics" | "healthz" | "user-pool-info" | "registrars" | "reload"])
+        (
+            _,
+            ["metrics" | "healthz" | "user-pool-info" | "user-route" | "registrars" | "reload"],
+        )
         | (_, ["registrars", _, "drain" | "undrain"]) => Reply::error(405, "method not allowed"),
         _ => Reply::error(404, format!("no such endpoint: {path}")),
     }
 }
 
+fn aor_param(query: &str) -> Result<String, Reply> {
+    query
+        .split('&')
+        .find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k == "aor").then(|| percent_decode(v))
+        })
+        .ok_or_else(|| {
+            Reply::error(
+                400,
+                "missing query parameter aor (e.g. ?aor=sip:alice@example.com)",
+            )
+        })
+}
+
 fn user_pool_info(ctx: &AdminContext, query: &str) -> Reply {
-    let aor = query.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=')?;
-        (k == "aor").then(|| percent_decode(v))
-    });
-    let Some(aor) = aor else {
-        return Reply::error(
-            400,
-            "missing query parameter aor (e.g. ?aor=sip:alice@example.com)",
-        );
+    let aor = match aor_param(query) {
+        Ok(a) => a,
+        Err(reply) => return reply,
     };
     let snap = ctx.snapshot.load();
     match UserPoolReport::new(&aor, snap.topology()) {
         Ok(report) => Reply::json(200, &report),
         Err(e) => Reply::error(400, e.to_string()),
     }
+}
+
+/// Where the user is sent right now, under the published health view.
+fn user_route(ctx: &AdminContext, query: &str) -> Reply {
+    let aor = match aor_param(query) {
+        Ok(a) => a,
+        Err(reply) => return reply,
+    };
+    let key = match PlacementKey::parse_aor(&aor) {
+        Ok(k) => k,
+        Err(e) => return Reply::error(400, format!("invalid address of record `{aor}`: {e}")),
+    };
+    let snap = ctx.snapshot.load();
+    let topo = snap.topology();
+    let describe = |t: Target| {
+        let r = topo.registrar(t);
+        serde_json::json!({
+            "pool": topo.pool(t.pool).id().as_str(),
+            "id": r.id().as_str(),
+            "contact": r.contact(),
+            "address": snap.addr(t).map(|a| a.to_string()),
+        })
+    };
+    let route = crate::routing::route(&snap, &key);
+    let mode = match topo.mode() {
+        Mode::Redirect => "redirect",
+        Mode::Proxy => "proxy",
+    };
+    Reply::json(
+        200,
+        &serde_json::json!({
+            "aor": aor,
+            "key": key.to_string(),
+            "mode": mode,
+            "generation": snap.generation(),
+            "primary": route.map(|r| describe(r.primary)),
+            "backup": route.and_then(|r| r.backup).map(describe),
+            "forward": route.map(|r| describe(r.forward)),
+            "no_registrar": route.is_none(),
+        }),
+    )
 }
 
 /// `%XX` and `+` decoding of a query value or path segment (invalid escapes kept as is).
