@@ -94,3 +94,16 @@ fn reload_keeps_state_and_slots_by_id() {
     assert_eq!(reg("a2").last_probe_ms, Some(3.0));
     assert_eq!(reg("a3").state, "up");
 }
+
+#[test]
+fn switching_probing_off_forgets_probe_results_but_not_drains() {
+    let mut s = state(BASE);
+    s.probe("a1", None, Instant::now());
+    s.set_drained("a2", true).expect("known");
+    let off = BASE.replace("[health]\n", "[health]\nenabled = false\n");
+    s.replace(Config::parse(&off, "t.toml").expect("valid"), resolve);
+    let status = s.status();
+    assert!(!status.probing);
+    assert_eq!(status.registrars[0].state, "up");
+    assert_eq!(status.registrars[1].state, "draining");
+}

@@ -201,6 +201,9 @@ impl ControlState {
         self.policy =
             self.policy
                 .carried_over(&self.config.topology, &config.topology, config.health);
+        if !config.health.enabled {
+            self.policy.forget_probes();
+        }
         self.addrs = resolve_all(&config.topology, resolve);
         self.config = config;
         self.assign_slots();

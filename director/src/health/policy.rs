@@ -149,6 +149,18 @@ impl HealthPolicy {
         self.registrar(t).copied()
     }
 
+    /// Forgets every probe result (all up, no pool failed over), keeping drain flags: for
+    /// probing switched off by a reload.
+    pub fn forget_probes(&mut self) {
+        for r in self.registrars.iter_mut().flatten() {
+            *r = RegistrarHealth {
+                drained: r.drained,
+                ..RegistrarHealth::default()
+            };
+        }
+        self.pools.fill(PoolHealth::default());
+    }
+
     /// One registrar's health.
     pub fn registrar(&self, t: Target) -> Option<&RegistrarHealth> {
         self.registrars.get(t.pool.0)?.get(t.registrar.0)
