@@ -170,11 +170,23 @@ pub fn decide(
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
 ) -> (Verdict, Outcome) {
+    decide_in_mode(snap, snap.topology().mode(), bytes, source, scratch, out)
+}
+
+/// [`decide`] in an explicit mode (a listener's `mode` overriding `[director] mode`).
+pub fn decide_in_mode(
+    snap: &Snapshot,
+    mode: Mode,
+    bytes: &[u8],
+    source: Source,
+    scratch: &mut Scratch,
+    out: &mut Vec<u8>,
+) -> (Verdict, Outcome) {
     out.clear();
     scratch.method = MethodClass::None;
     scratch.code = 0;
     scratch.target = None;
-    let (verdict, outcome) = decide_inner(snap, bytes, source, scratch, out);
+    let (verdict, outcome) = decide_inner(snap, mode, bytes, source, scratch, out);
     if !out.is_empty() && matches!(verdict, Verdict::Reply | Verdict::ReplyTo(_)) {
         scratch.code = status_of(out);
     }
@@ -190,12 +202,13 @@ fn status_of(out: &[u8]) -> u16 {
 
 fn decide_inner(
     snap: &Snapshot,
+    mode: Mode,
     bytes: &[u8],
     source: Source,
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
 ) -> (Verdict, Outcome) {
-    let proxying = snap.topology().mode() == Mode::Proxy;
+    let proxying = mode == Mode::Proxy;
     let msg = match sip::parse(bytes) {
         Ok(msg) => msg,
         Err(err) => {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use dataplane::{Action, ConnId, FrameError, Handler, Peer, Transport};
 
-use crate::decision::{decide, Outcome, Scratch, Source, Verdict};
+use crate::decision::{decide_in_mode, Outcome, Scratch, Source, Verdict};
 use crate::salvage;
 use crate::snapshot::Snapshot;
 use crate::stats::{DecisionStats, Origin};
@@ -23,12 +23,56 @@ thread_local! {
 pub struct DirectorHandler {
     snapshot: Arc<ArcSwap<Snapshot>>,
     stats: Arc<DecisionStats>,
+    /// Listeners whose `mode` overrides `[director] mode` (usually none).
+    listener_modes: Box<[ListenerMode]>,
+}
+
+/// A listener's own mode: (bound address, stream or datagram) -> mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenerMode {
+    /// The bound address (may be a wildcard).
+    pub addr: std::net::SocketAddr,
+    /// TCP/TLS (true) or UDP.
+    pub stream: bool,
+    /// The mode of requests arriving there.
+    pub mode: topology::Mode,
 }
 
 impl DirectorHandler {
     /// A handler reading routing state from `snapshot` and counting into `stats`.
     pub fn new(snapshot: Arc<ArcSwap<Snapshot>>, stats: Arc<DecisionStats>) -> Self {
-        DirectorHandler { snapshot, stats }
+        DirectorHandler {
+            snapshot,
+            stats,
+            listener_modes: Box::new([]),
+        }
+    }
+
+    /// The same handler with per-listener modes.
+    pub fn with_listener_modes(mut self, modes: Vec<ListenerMode>) -> Self {
+        self.listener_modes = modes.into_boxed_slice();
+        self
+    }
+
+    /// The mode for a message from `peer`: its listener's, else the topology's.
+    fn mode_for(&self, peer: &Peer, snap: &Snapshot) -> topology::Mode {
+        if self.listener_modes.is_empty() {
+            return snap.topology().mode();
+        }
+        let stream = peer.transport.is_stream();
+        let port = peer.local.port();
+        let same = |m: &&ListenerMode| m.stream == stream && m.addr.port() == port;
+        self.listener_modes
+            .iter()
+            .filter(same)
+            .find(|m| m.addr.ip() == peer.local.ip())
+            .or_else(|| {
+                self.listener_modes
+                    .iter()
+                    .filter(same)
+                    .find(|m| m.addr.ip().is_unspecified())
+            })
+            .map_or(snap.topology().mode(), |m| m.mode)
     }
 }
 
@@ -41,16 +85,17 @@ impl Handler for DirectorHandler {
             local: peer.local,
             conn: peer.conn.map(ConnId::to_u64),
         };
+        let mode = self.mode_for(peer, &snap);
         let (verdict, outcome, method, code, target) =
             SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
                 Ok(mut scratch) => {
-                    let (v, o) = decide(&snap, msg, source, &mut scratch, out);
+                    let (v, o) = decide_in_mode(&snap, mode, msg, source, &mut scratch, out);
                     (v, o, scratch.method, scratch.code, scratch.target)
                 }
                 // Unreachable (no re-entrancy), but never panic on the hot path.
                 Err(_) => {
                     let mut scratch = Scratch::default();
-                    let (v, o) = decide(&snap, msg, source, &mut scratch, out);
+                    let (v, o) = decide_in_mode(&snap, mode, msg, source, &mut scratch, out);
                     (v, o, scratch.method, scratch.code, scratch.target)
                 }
             });

@@ -14,7 +14,7 @@ use crate::cli::RunArgs;
 use crate::config::{self, Config};
 use crate::control::{self, ControlState};
 use crate::decision::Outcome;
-use crate::handler::DirectorHandler;
+use crate::handler::{DirectorHandler, ListenerMode};
 use crate::signals::{self, Signal};
 use crate::stats::DecisionStats;
 use crate::tls;
@@ -113,7 +113,22 @@ pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
     }
     announce(&engine, workers);
 
-    let handler = Arc::new(DirectorHandler::new(snapshot, Arc::clone(&stats)));
+    // Listeners with their own `mode` (bound addresses: port 0 resolved), in spec order.
+    let listener_modes = config
+        .listeners
+        .iter()
+        .zip(engine.local_addrs())
+        .filter_map(|(l, (transport, addr))| {
+            l.mode.map(|mode| ListenerMode {
+                addr,
+                stream: transport.is_stream(),
+                mode,
+            })
+        })
+        .collect();
+    let handler = Arc::new(
+        DirectorHandler::new(snapshot, Arc::clone(&stats)).with_listener_modes(listener_modes),
+    );
     let (shutdown, trigger) = Shutdown::new();
 
     std::thread::Builder::new()

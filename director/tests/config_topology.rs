@@ -215,3 +215,17 @@ fn ipv6_contact_and_address() {
         ("2001:db8::2", 5080)
     );
 }
+
+#[test]
+fn a_listener_may_override_the_mode() {
+    let text = "[director]\nmode = \"redirect\"\n\
+        [[listen]]\naddress = \"127.0.0.1:5060\"\ntransport = \"udp\"\nmode = \"proxy\"\n\
+        [[listen]]\naddress = \"127.0.0.1:5060\"\ntransport = \"tcp\"\n\
+        [[pool]]\nid = \"p\"\n[[pool.registrar]]\nid = \"r\"\ncontact = \"sip:r.example.com\"\n";
+    let config = Config::parse(text, "modes.toml").expect("valid");
+    let modes: Vec<_> = config.listeners.iter().map(|l| l.mode).collect();
+    assert_eq!(modes, [Some(Mode::Proxy), None]);
+    let bad = text.replace("mode = \"proxy\"", "mode = \"bounce\"");
+    let err = Config::parse(&bad, "modes.toml").expect_err("invalid mode");
+    assert!(err.to_string().contains("listen[0].mode"), "{err}");
+}

@@ -169,3 +169,42 @@ fn stream_client_responses_cross_workers() {
         assert_relayed_200(&raw, n);
     }
 }
+
+#[test]
+fn a_listener_mode_overrides_the_director_mode() {
+    let farm = RegistrarFarm::start(3, "udp");
+    let topo = farm_topology(&[2, 1], &farm.addrs);
+    // Redirect by default; the UDP listener proxies.
+    let text = config(
+        &topo,
+        &Extra {
+            interval_ms: 0,
+            ..Extra::default()
+        },
+    )
+    .replacen(
+        "transport = \"udp\"\n",
+        "transport = \"udp\"\nmode = \"proxy\"\n",
+        1,
+    );
+    let director = Director::start(&text);
+    let sock = udp_socket();
+    let local = sock.local_addr().expect("addr");
+    let aor = "sip:l1@example.com";
+    let raw = udp_exchange(
+        &sock,
+        director.udp(),
+        register(aor, local, "UDP", 1).as_bytes(),
+    )
+    .expect("an answer over UDP");
+    assert_relayed_200(&raw, 1);
+    let mut conn = tcp_connect(director.tcp());
+    let tlocal = conn.local_addr().expect("addr");
+    tcp_send(&mut conn, register(aor, tlocal, "TCP", 2).as_bytes());
+    let raw = read_stream_message(&mut conn, &mut Vec::new()).expect("an answer over TCP");
+    assert_eq!(
+        parse_answer(&raw).code,
+        301,
+        "TCP keeps redirect mode: {raw}"
+    );
+}

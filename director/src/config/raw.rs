@@ -39,6 +39,7 @@ pub(super) struct RawListen {
     pub transport: Option<Spanned<Transport>>,
     pub certificate: Option<Spanned<String>>,
     pub private_key: Option<Spanned<String>>,
+    pub mode: Option<Spanned<Mode>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::topology::{Topology, Transport};
+use crate::topology::{Mode, Topology, Transport};
 
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +31,8 @@ pub struct Listener {
     pub transport: Transport,
     /// Certificate and key, for TLS only.
     pub tls: Option<TlsFiles>,
+    /// Redirect or proxy for requests arriving here, overriding `[director] mode`.
+    pub mode: Option<Mode>,
 }
 
 /// PEM files of a TLS listener (relative paths resolved against the configuration file's

@@ -162,6 +162,7 @@ fn listeners(
                 address,
                 transport,
                 tls: None,
+                mode: None,
             })
             .collect());
     }
@@ -222,6 +223,7 @@ fn listeners(
             address,
             transport,
             tls,
+            mode: l.mode.map(Spanned::into_inner),
         });
     }
     Ok(out)
