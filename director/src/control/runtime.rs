@@ -122,8 +122,9 @@ pub fn spawn(
     Ok(ControlHandle { tx })
 }
 
-/// Registrar id, probe round-trip time (None: failed), address it resolved to.
-type ProbeResult = (String, Option<Duration>, Option<SocketAddr>);
+/// Prober generation, registrar id, probe round-trip time (None: failed), address it resolved
+/// to. Results of probers from before a reload (an older generation) are ignored.
+type ProbeResult = (u64, String, Option<Duration>, Option<SocketAddr>);
 
 struct Loop {
     state: ControlState,
@@ -132,6 +133,8 @@ struct Loop {
     snapshot: Arc<ArcSwap<Snapshot>>,
     probes_tx: mpsc::UnboundedSender<ProbeResult>,
     probers: JoinSet<()>,
+    /// Incremented whenever the probers are respawned.
+    prober_generation: u64,
 }
 
 async fn run(
@@ -149,6 +152,7 @@ async fn run(
         snapshot,
         probes_tx,
         probers: JoinSet::new(),
+        prober_generation: 0,
     };
     l.spawn_probers();
     let mut tick = tokio::time::interval(TICK);
@@ -159,7 +163,11 @@ async fn run(
                 Some(cmd) => l.command(cmd),
                 None => return,
             },
-            Some((id, answered, addr)) = probes_rx.recv() => l.probe(&id, answered, addr),
+            Some((generation, id, answered, addr)) = probes_rx.recv() => {
+                if generation == l.prober_generation {
+                    l.probe(&id, answered, addr);
+                }
+            }
             _ = tick.tick() => {
                 if l.state.tick(Instant::now()) {
                     l.publish("pool failover state changed");
@@ -282,13 +290,14 @@ impl Loop {
         );
         self.state.replace(config, system_resolve);
         self.publish("configuration reloaded");
-        self.probers.abort_all();
+        self.probers = JoinSet::new(); // dropping the old set aborts its probers
         self.spawn_probers();
         tracing::info!(source, "{summary}");
         Ok(summary)
     }
 
     fn spawn_probers(&mut self) {
+        self.prober_generation += 1;
         let settings = self.state.config().health;
         if !settings.enabled {
             return;
@@ -299,8 +308,9 @@ impl Loop {
             // Spread the first probes over one interval.
             let offset = settings.interval / n * i as u32;
             let tx = self.probes_tx.clone();
+            let generation = self.prober_generation;
             self.probers
-                .spawn(prober(id, endpoint, addr, settings, offset, tx));
+                .spawn(prober(generation, id, endpoint, addr, settings, offset, tx));
         }
     }
 }
@@ -308,6 +318,7 @@ impl Loop {
 static PROBE_SEQ: AtomicU64 = AtomicU64::new(1);
 
 async fn prober(
+    generation: u64,
     id: String,
     endpoint: Endpoint,
     addr: Option<SocketAddr>,
@@ -350,7 +361,7 @@ async fn prober(
                 None
             }
         };
-        if tx.send((id.clone(), answered, addr)).is_err() {
+        if tx.send((generation, id.clone(), answered, addr)).is_err() {
             return;
         }
     }
