@@ -113,3 +113,39 @@ fn reload_under_load_has_zero_errors_and_refuses_invalid_files() {
     );
     assert!(director.is_running());
 }
+
+#[test]
+fn a_reload_that_moves_a_registrar_keeps_its_state_and_probes_the_new_address() {
+    use system_tests::farm_topology::farm_topology;
+    use system_tests::http::registrar_state;
+    use system_tests::registrar_farm::RegistrarFarm;
+
+    let farm = RegistrarFarm::start(3, "udp");
+    let topo = farm_topology(&[1, 1], &farm.addrs[..2]);
+    let extra = Extra {
+        mode: "proxy",
+        ..Extra::default()
+    };
+    let director = Director::start(&config(&topo, &extra));
+    let admin = director.listening.admin.expect("admin announced");
+    farm.mute(farm.addrs[0]);
+    wait_for("fe1.pool1 down", WAIT, || {
+        (registrar_state(admin, "fe1.pool1") == "down").then_some(())
+    });
+    // Same id, new address (an answering listener): the state carries over (down), then the
+    // probes of the new address bring it up.
+    let mut moved = topo.clone();
+    moved.pools[0].registrars[0].contact = format!("sip:{}", farm.addrs[2]);
+    std::fs::write(&director.config_path, config(&moved, &extra)).expect("write config");
+    let (code, body) = post(admin, "/reload");
+    assert_eq!(code, 200, "{body}");
+    let v = get_json(admin, "/registrars");
+    assert_eq!(
+        v["registrars"][0]["address"],
+        farm.addrs[2].to_string(),
+        "{v}"
+    );
+    wait_for("fe1.pool1 up at its new address", WAIT, || {
+        (registrar_state(admin, "fe1.pool1") == "up").then_some(())
+    });
+}
