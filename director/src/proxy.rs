@@ -16,5 +16,21 @@ pub use route::{loose_route, LooseRoute, RouteError};
 /// Branch prefix of every Via the director adds (magic cookie + our mark).
 pub const BRANCH_PREFIX: &[u8] = b"z9hG4bKdR";
 
-/// Via parameter carrying the client's stream connection id (hex of `ConnId::to_u64`).
+/// Via parameter carrying the client's stream connection id: `<id hex>-<tag hex>`, the id from
+/// `ConnId::to_u64` and the tag a keyed hash of it ([`conn_tag`]), so a forged response cannot
+/// name another client's connection.
 pub const CONN_PARAM: &[u8] = b"dc";
+
+/// The tag authenticating a connection id in our Via: XXH3 of the id seeded with a secret drawn
+/// once per process (responses always come back to the director that forwarded the request).
+pub fn conn_tag(conn: u64) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::OnceLock;
+    static SECRET: OnceLock<u64> = OnceLock::new();
+    let secret = *SECRET.get_or_init(|| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(u64::from(std::process::id()));
+        h.finish()
+    });
+    xxhash_rust::xxh3::xxh3_64_with_seed(&conn.to_le_bytes(), secret)
+}

@@ -162,3 +162,19 @@ fn comma_separated_vias_lose_only_our_value() {
     let out = String::from_utf8(out).expect("utf8");
     assert!(out.contains(&format!("Via: {}\r\n", vias[1])), "{out}");
 }
+
+#[test]
+fn a_forged_connection_id_is_refused() {
+    let fwded = fwd(REG, Some(7)).expect("fwd");
+    let resp = response_to(&fwded);
+    // Another connection's id with the tag of ours, or no tag at all.
+    let ours = format!("dc={:016x}-", 7u64);
+    assert!(resp.contains(&ours), "{resp}");
+    for forged in [
+        resp.replace(&ours, &format!("dc={:016x}-", 8u64)),
+        resp.replace(&ours, "dc="),
+    ] {
+        let msg = sip::parse(forged.as_bytes()).expect("parses");
+        assert!(relay_response(&msg, &mut Vec::new()).is_err(), "{forged}");
+    }
+}

@@ -85,6 +85,8 @@ pub fn forward_request(
         via.extend_from_slice(CONN_PARAM);
         via.push(b'=');
         push_hex(via, conn);
+        via.push(b'-');
+        push_hex(via, super::conn_tag(conn));
     }
     via.extend_from_slice(b"\r\n");
     write_top_via(via, via_header.value, hop.source);

@@ -40,11 +40,11 @@ pub fn relay_response(msg: &Message<'_>, out: &mut Vec<u8>) -> Result<RelayTo, R
     if !top.branch().is_some_and(|b| b.starts_with(BRANCH_PREFIX)) {
         return Err(RelayError::NotOurs);
     }
-    let conn = top
-        .param(CONN_PARAM)
-        .flatten()
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|v| u64::from_str_radix(v, 16).ok());
+    let conn = match top.param(CONN_PARAM) {
+        None => None,
+        // A connection id must carry its tag: a forged or stale one is not ours.
+        Some(v) => Some(verified_conn(v.unwrap_or(&[])).ok_or(RelayError::NotOurs)?),
+    };
     let next = msg
         .vias()
         .nth(1)
@@ -87,6 +87,15 @@ pub fn relay_response(msg: &Message<'_>, out: &mut Vec<u8>) -> Result<RelayTo, R
     };
     sip::apply_edits(msg, &[Edit::Remove(removal)], out).map_err(|_| RelayError::Edit)?;
     Ok(to)
+}
+
+/// `<id hex>-<tag hex>` with a matching tag.
+fn verified_conn(v: &[u8]) -> Option<u64> {
+    let v = std::str::from_utf8(v).ok()?;
+    let (id, tag) = v.split_once('-')?;
+    let id = u64::from_str_radix(id, 16).ok()?;
+    let tag = u64::from_str_radix(tag, 16).ok()?;
+    (super::conn_tag(id) == tag).then_some(id)
 }
 
 fn parse_ip(host: &[u8]) -> Option<IpAddr> {
