@@ -14,7 +14,7 @@ fn answer(
     aor: &str,
     n: u64,
 ) -> Option<Vec<(String, String)>> {
-    let local = sock.local_addr().unwrap();
+    let local = sock.local_addr().ok()?;
     let raw = udp_exchange(sock, to, register(aor, local, "UDP", n).as_bytes())?;
     Some(parse_answer(&raw).contacts)
 }
