@@ -8,6 +8,7 @@ pub mod control;
 pub mod decision;
 pub mod fuzz;
 pub mod handler;
+pub mod limiter;
 pub mod health;
 pub mod placement;
 pub mod proxy;
