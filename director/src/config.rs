@@ -7,6 +7,7 @@
 //! - Every error names `FILE:LINE:COL` and the field (`pool[1].registrar[0].contact`).
 
 mod error;
+mod limits;
 mod load;
 mod location;
 mod raw;
@@ -15,4 +16,6 @@ mod validate;
 
 pub use error::{ConfigError, Invalid, Location, Problem};
 pub use load::{load, load_file, EMBEDDED_DEFAULT, EMBEDDED_DEFAULT_NAME};
-pub use settings::{AdminSettings, Config, HealthSettings, Listener, TlsFiles};
+pub use settings::{
+    AdminSettings, Config, FloodAction, HealthSettings, LimitSettings, Listener, TlsFiles,
+};

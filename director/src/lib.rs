@@ -2,14 +2,15 @@
 //! pieces of the `director` binary (CLI, run loop, signals, TLS setup).
 
 pub mod admin;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod control;
 pub mod decision;
 pub mod fuzz;
 pub mod handler;
-pub mod limiter;
 pub mod health;
+pub mod limiter;
 pub mod placement;
 pub mod proxy;
 pub mod response;

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::settings::FloodAction;
 use crate::topology::{Mode, Transport};
 
 #[derive(Debug, Deserialize)]
@@ -21,6 +22,8 @@ pub(super) struct RawConfig {
     pub pool: Vec<Spanned<RawPool>>,
     #[serde(default)]
     pub homing: Vec<Spanned<RawHoming>>,
+    #[serde(default)]
+    pub limits: Option<RawLimits>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,4 +89,14 @@ pub(super) struct RawHoming {
     pub user: Option<Spanned<String>>,
     pub domain: Option<Spanned<String>>,
     pub pool: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimits {
+    pub per_source_rate: Option<Spanned<u32>>,
+    pub per_source_burst: Option<Spanned<u32>>,
+    pub flood_action: Option<Spanned<FloodAction>>,
+    pub max_rate_per_worker: Option<Spanned<u32>>,
+    pub retry_after_s: Option<Spanned<u32>>,
 }

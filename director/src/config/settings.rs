@@ -5,6 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::Deserialize;
+
+use crate::limiter::Rate;
 use crate::topology::{Mode, Topology, Transport};
 
 /// A validated configuration.
@@ -20,6 +23,8 @@ pub struct Config {
     pub health: HealthSettings,
     /// Pools, registrars, homing and redirect settings.
     pub topology: Topology,
+    /// Flood and overload limits (`[limits]`).
+    pub limits: LimitSettings,
 }
 
 /// One listening socket.
@@ -82,6 +87,42 @@ impl Default for HealthSettings {
             up_after: 2,
             failover_interval: Duration::from_secs(120),
             failback_interval: Duration::from_secs(240),
+        }
+    }
+}
+
+/// What happens to a request over its source's rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum FloodAction {
+    /// Dropped (UDP; stream clients get the 503 anyway, their address is not spoofed).
+    #[default]
+    #[serde(rename = "drop")]
+    Drop,
+    /// Answered `503` + `Retry-After`.
+    #[serde(rename = "503")]
+    Reject,
+}
+
+/// Flood and overload limits. Everything is off by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitSettings {
+    /// Requests per second (and burst) from one source address (IPv4, or IPv6 /64), per worker.
+    pub per_source: Option<Rate>,
+    /// What happens to a request over its source's rate.
+    pub flood_action: FloodAction,
+    /// Requests per second one worker takes before answering new REGISTERs `503`.
+    pub per_worker: Option<Rate>,
+    /// The `Retry-After` of those 503s, in seconds.
+    pub retry_after_s: u32,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            per_source: None,
+            flood_action: FloodAction::Drop,
+            per_worker: None,
+            retry_after_s: 5,
         }
     }
 }

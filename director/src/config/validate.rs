@@ -115,6 +115,7 @@ pub(super) fn validate(
         }),
     };
     let health = health(raw.health, src)?;
+    let limits = super::limits::limits(raw.limits, src)?;
     let (pools, pool_ids) = pools(raw.pool, src)?;
     let (user_rules, domain_rules) = homing(raw.homing, &pool_ids, src)?;
     Ok(Config {
@@ -122,6 +123,7 @@ pub(super) fn validate(
         listeners,
         admin,
         health,
+        limits,
         topology: Topology {
             mode,
             expires,
