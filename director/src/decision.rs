@@ -573,7 +573,7 @@ fn relay(msg: &Message<'_>, scratch: &mut Scratch, out: &mut Vec<u8>) -> (Verdic
 /// RFC 3261 18.2.2 for a stateless element: streams answer over the connection; UDP answers
 /// the source address when the client asked for `rport` (RFC 3581), otherwise the source IP at
 /// the Via sent-by port (default 5060).
-fn reply_route(msg: &Message<'_>, source: Source) -> Verdict {
+pub(crate) fn reply_route(msg: &Message<'_>, source: Source) -> Verdict {
     if source.stream {
         return Verdict::Reply;
     }
