@@ -11,6 +11,7 @@ use crate::decision::{decide_in_mode, Outcome, Scratch, Source, Verdict};
 use crate::salvage;
 use crate::snapshot::Snapshot;
 use crate::stats::{DecisionStats, Origin};
+use crate::throttle::Throttle;
 use crate::topology;
 
 thread_local! {
@@ -25,6 +26,8 @@ pub struct DirectorHandler {
     stats: Arc<DecisionStats>,
     /// Listeners whose `mode` overrides `[director] mode` (usually none).
     listener_modes: Box<[ListenerMode]>,
+    /// Flood and overload limits (`[limits]`), when any is on.
+    throttle: Option<Throttle>,
 }
 
 /// A listener's own mode: (bound address, stream or datagram) -> mode.
@@ -45,12 +48,19 @@ impl DirectorHandler {
             snapshot,
             stats,
             listener_modes: Box::new([]),
+            throttle: None,
         }
     }
 
     /// The same handler with per-listener modes.
     pub fn with_listener_modes(mut self, modes: Vec<ListenerMode>) -> Self {
         self.listener_modes = modes.into_boxed_slice();
+        self
+    }
+
+    /// The same handler applying `[limits]` before deciding.
+    pub fn with_limits(mut self, limits: crate::config::LimitSettings) -> Self {
+        self.throttle = Throttle::new(limits, Arc::clone(&self.stats));
         self
     }
 
@@ -79,6 +89,13 @@ impl DirectorHandler {
 impl Handler for DirectorHandler {
     fn on_message(&self, msg: &[u8], peer: &Peer, out: &mut Vec<u8>) -> Action {
         let snap = self.snapshot.load();
+        if let Some(refused) = self
+            .throttle
+            .as_ref()
+            .and_then(|t| t.check(msg, peer, &snap, out))
+        {
+            return refused;
+        }
         let source = Source {
             addr: peer.remote,
             stream: peer.transport.is_stream(),

@@ -20,6 +20,7 @@ pub mod salvage;
 pub mod signals;
 pub mod snapshot;
 pub mod stats;
+pub mod throttle;
 pub mod tls;
 pub mod topology;
 

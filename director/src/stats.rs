@@ -89,6 +89,18 @@ pub enum Origin {
     Relayed,
 }
 
+/// Which limit refused a message ([`crate::throttle`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Its source was over `per_source_rate` (dropped, or answered 503).
+    PerSource,
+    /// Its worker was over `max_rate_per_worker` (a REGISTER answered 503).
+    Overload,
+}
+
+/// The transport labels of the limit counters, in counter order.
+pub const LIMIT_TRANSPORTS: [&str; 3] = ["udp", "tcp", "tls"];
+
 /// One worker's counters, padded to its own cache lines.
 #[derive(Debug)]
 #[repr(align(128))]
@@ -97,6 +109,7 @@ struct Shard {
     local_codes: [AtomicU64; CODES],
     relayed_codes: [AtomicU64; CODES],
     registrar_sent: Box<[AtomicU64]>,
+    limited: [[AtomicU64; 3]; 2],
 }
 
 impl Default for Shard {
@@ -106,6 +119,7 @@ impl Default for Shard {
             local_codes: std::array::from_fn(|_| AtomicU64::new(0)),
             relayed_codes: std::array::from_fn(|_| AtomicU64::new(0)),
             registrar_sent: (0..REGISTRAR_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            limited: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
         }
     }
 }
@@ -160,6 +174,25 @@ impl DecisionStats {
         if let Some(c) = self.shard(worker).registrar_sent.get(slot as usize) {
             c.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Counts one message refused by `limit` on `worker`; `transport` indexes
+    /// [`LIMIT_TRANSPORTS`].
+    #[inline]
+    pub fn record_limited(&self, worker: usize, limit: Limit, transport: usize) {
+        if let Some(c) = self.shard(worker).limited[limit as usize].get(transport) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Messages refused by `limit` over `transport` (an index of [`LIMIT_TRANSPORTS`]), over
+    /// all workers.
+    pub fn limited_total(&self, limit: Limit, transport: usize) -> u64 {
+        self.shards
+            .iter()
+            .filter_map(|s| s.limited[limit as usize].get(transport))
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Users sent to the registrar in `slot`, over all workers.

@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicU64;
 use super::AdminContext;
 use crate::control::Status;
 use crate::decision::Outcome;
-use crate::stats::{MethodClass, Origin};
+use crate::stats::{Limit, MethodClass, Origin, LIMIT_TRANSPORTS};
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -67,6 +67,26 @@ pub(super) fn render(
         responses
             .get_or_create(&vec![("code", code.to_string()), ("origin", origin.into())])
             .inc_by(n);
+    }
+
+    let limited = counters(
+        &mut r,
+        "director_rate_limited",
+        "Requests over their source's per_source_rate (dropped or answered 503), by transport",
+    );
+    let overloaded = counters(
+        &mut r,
+        "director_overload_rejected",
+        "REGISTERs answered 503 because their worker was over max_rate_per_worker, by transport",
+    );
+    for (i, t) in LIMIT_TRANSPORTS.iter().enumerate() {
+        let labels = vec![("transport", (*t).to_owned())];
+        limited
+            .get_or_create(&labels)
+            .inc_by(ctx.stats.limited_total(Limit::PerSource, i));
+        overloaded
+            .get_or_create(&labels)
+            .inc_by(ctx.stats.limited_total(Limit::Overload, i));
     }
 
     let dp = ctx.counters.total();
