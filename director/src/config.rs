@@ -6,6 +6,7 @@
 //!   embedded default ([`Config::embedded_default`]).
 //! - Every error names `FILE:LINE:COL` and the field (`pool[1].registrar[0].contact`).
 
+mod auth;
 mod error;
 mod limits;
 mod load;

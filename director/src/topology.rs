@@ -237,9 +237,16 @@ pub struct Topology {
     pub(crate) user_rules: HashMap<Box<[u8]>, PoolIdx>,
     /// Lowercase host -> pool.
     pub(crate) domain_rules: HashMap<Box<[u8]>, PoolIdx>,
+    /// Authentication before routing (`[auth]`), if on.
+    pub(crate) auth: Option<std::sync::Arc<crate::auth::Authenticator>>,
 }
 
 impl Topology {
+    /// Authentication before routing, if configured.
+    pub fn auth(&self) -> Option<&crate::auth::Authenticator> {
+        self.auth.as_deref()
+    }
+
     /// Redirect or proxy.
     pub fn mode(&self) -> Mode {
         self.mode

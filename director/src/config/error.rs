@@ -20,6 +20,9 @@ pub enum ConfigError {
     /// The text is not valid TOML, or not a valid configuration.
     #[error("{0}")]
     Invalid(Box<Invalid>),
+    /// The credentials file named by `[auth] credentials` is not valid.
+    #[error("{0}")]
+    Credentials(Box<crate::auth::CredentialsError>),
 }
 
 impl ConfigError {
@@ -27,7 +30,7 @@ impl ConfigError {
     pub fn invalid(&self) -> Option<&Invalid> {
         match self {
             ConfigError::Invalid(invalid) => Some(invalid),
-            ConfigError::Io { .. } => None,
+            ConfigError::Io { .. } | ConfigError::Credentials(_) => None,
         }
     }
 }
@@ -180,4 +183,7 @@ pub enum Problem {
     /// A number out of its range.
     #[error("{0}")]
     Range(String),
+    /// An unusable `[auth]` setting.
+    #[error("{0}")]
+    Auth(String),
 }

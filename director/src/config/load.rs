@@ -17,7 +17,8 @@ pub const EMBEDDED_DEFAULT_NAME: &str = "<embedded default>";
 
 impl Config {
     /// Parses and validates configuration text. `file` names it in error messages and is the
-    /// base for relative TLS file paths. No IO.
+    /// base for relative TLS and credentials file paths. No IO but reading the `[auth]`
+    /// credentials file, when one is configured.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         let src = Source { file, text };
         let raw: RawConfig = toml::from_str(text).map_err(|e| {

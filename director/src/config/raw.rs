@@ -24,6 +24,8 @@ pub(super) struct RawConfig {
     pub homing: Vec<Spanned<RawHoming>>,
     #[serde(default)]
     pub limits: Option<RawLimits>,
+    #[serde(default)]
+    pub auth: Option<RawAuth>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,4 +101,15 @@ pub(super) struct RawLimits {
     pub flood_action: Option<Spanned<FloodAction>>,
     pub max_rate_per_worker: Option<Spanned<u32>>,
     pub retry_after_s: Option<Spanned<u32>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAuth {
+    pub mode: Option<Spanned<String>>,
+    pub realm: Option<Spanned<String>>,
+    pub credentials: Option<Spanned<String>>,
+    pub nonce_lifetime_s: Option<Spanned<u64>>,
+    pub nonce_secret: Option<Spanned<String>>,
+    pub algorithms: Option<Spanned<Vec<Spanned<String>>>>,
 }

@@ -118,6 +118,7 @@ pub(super) fn validate(
     let limits = super::limits::limits(raw.limits, src)?;
     let (pools, pool_ids) = pools(raw.pool, src)?;
     let (user_rules, domain_rules) = homing(raw.homing, &pool_ids, src)?;
+    let auth = super::auth::auth(raw.auth, domain.as_deref(), src, base_dir)?;
     Ok(Config {
         workers,
         listeners,
@@ -131,6 +132,7 @@ pub(super) fn validate(
             pools,
             user_rules,
             domain_rules,
+            auth,
         },
     })
 }

@@ -1,0 +1,120 @@
+//! `[auth]`: off by default, every field, the credentials file read relative to the
+//! configuration, and errors naming the file, line and field (of either file).
+
+use std::path::PathBuf;
+
+use director::auth::{Algorithm, AuthMode};
+use director::config::Config;
+
+const POOL: &str = r#"
+[[pool]]
+id = "pool1"
+
+[[pool.registrar]]
+id = "fe1"
+contact = "sip:fe1.example.com"
+"#;
+
+/// A fresh directory holding `users.toml` with `users`; returns the config file path in it.
+fn dir_with(users: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("director-config-auth-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("users.toml"), users).expect("write users");
+    dir.join("director.toml")
+}
+
+const USERS: &str = "[[user]]\naor = \"alice@example.com\"\npassword = \"secret\"\n";
+
+fn parse(auth: &str, users: &str) -> Result<Config, String> {
+    let file = dir_with(users);
+    let text = format!("{auth}\n{POOL}");
+    Config::parse(&text, &file.display().to_string()).map_err(|e| e.to_string())
+}
+
+#[test]
+fn off_without_a_section_or_with_mode_none() {
+    assert!(parse("", USERS).expect("valid").topology.auth().is_none());
+    let none = parse("[auth]\nmode = \"none\"\n", USERS).expect("valid");
+    assert!(none.topology.auth().is_none());
+}
+
+#[test]
+fn digest_with_defaults() {
+    let c = parse(
+        "[auth]\nmode = \"digest\"\nrealm = \"example.com\"\ncredentials = \"users.toml\"\n",
+        USERS,
+    )
+    .expect("valid");
+    let auth = c.topology.auth().expect("auth on");
+    assert_eq!(auth.mode(), AuthMode::Digest);
+    assert_eq!(auth.realm(), "example.com");
+    assert_eq!(auth.algorithms(), &[Algorithm::Sha256, Algorithm::Md5]);
+    assert!(auth.credentials().get(b"alice@example.com").is_some());
+}
+
+#[test]
+fn every_field_and_realm_from_domain() {
+    let c = parse(
+        "[director]\ndomain = \"Example.COM\"\n[auth]\nmode = \"digest\"\ncredentials = \"users.toml\"\n\
+         nonce_lifetime_s = 60\nnonce_secret = \"shared-by-all-directors\"\nalgorithms = [\"MD5\"]\n",
+        USERS,
+    )
+    .expect("valid");
+    let auth = c.topology.auth().expect("auth on");
+    assert_eq!(auth.realm(), "example.com");
+    assert_eq!(auth.algorithms(), &[Algorithm::Md5]);
+}
+
+#[test]
+fn errors_name_line_and_field() {
+    let base = "[auth]\nmode = \"digest\"\nrealm = \"example.com\"\ncredentials = \"users.toml\"\n";
+    let err =
+        |extra: &str, users: &str| parse(&format!("{base}{extra}"), users).expect_err("invalid");
+    let e = err("algorithms = [\"SHA-256\", \"SHA-512\"]\n", USERS);
+    assert!(
+        e.contains(":5:26: field `auth.algorithms`: unknown algorithm `SHA-512`"),
+        "{e}"
+    );
+    let e = err("algorithms = []\n", USERS);
+    assert!(e.contains(":5:") && e.contains("at least one"), "{e}");
+    let e = err("nonce_lifetime_s = 0\n", USERS);
+    assert!(e.contains(":5:20: field `auth.nonce_lifetime_s`"), "{e}");
+    let e = err("nonce_secret = \"short\"\n", USERS);
+    assert!(
+        e.contains("field `auth.nonce_secret`: nonce_secret must be at least 16"),
+        "{e}"
+    );
+    let e = err("", "[[user]]\naor = \"alice@example.com\"\npassword = 7\n");
+    assert!(e.contains("users.toml:3:12"), "{e}");
+    let e = parse(
+        "[auth]\nmode = \"digest\"\nrealm = \"r\"\ncredentials = \"missing.toml\"\n",
+        USERS,
+    )
+    .expect_err("missing file");
+    assert!(
+        e.contains(":4:15: field `auth.credentials`: cannot read credentials file"),
+        "{e}"
+    );
+    let e = parse(
+        "[auth]\nmode = \"digest\"\ncredentials = \"users.toml\"\n",
+        USERS,
+    )
+    .expect_err("no realm");
+    assert!(e.contains("field `auth.realm`"), "{e}");
+    let e = parse(
+        "[auth]\nmode = \"digest\"\nrealm = \"a\\\"b\"\ncredentials = \"users.toml\"\n",
+        USERS,
+    )
+    .expect_err("quote in realm");
+    assert!(e.contains("field `auth.realm`"), "{e}");
+    let e = parse("[auth]\nmode = \"kerberos\"\n", USERS).expect_err("mode");
+    assert!(e.contains(":2:8: field `auth.mode`: unknown mode"), "{e}");
+    let e = parse("[auth]\nmode = \"tls-client-cert\"\n", USERS).expect_err("cert mode");
+    assert!(e.contains("not available yet"), "{e}");
+    let e = parse("[auth]\nmode = \"digest\"\nrealm = \"r\"\n", USERS).expect_err("no credentials");
+    assert!(e.contains("field `auth.credentials`"), "{e}");
+    let e = parse("[auth]\nmod = \"digest\"\n", USERS).expect_err("unknown field");
+    assert!(e.contains(":2:1"), "{e}");
+}
