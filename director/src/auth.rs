@@ -11,9 +11,11 @@
 pub mod algorithm;
 pub mod credentials;
 pub mod credentials_header;
+mod gate;
 pub mod nonce;
 pub mod verify;
 
+pub(crate) use gate::gate;
 pub use algorithm::Algorithm;
 pub use credentials::{Credentials, CredentialsError, CredentialsProblem};
 pub use nonce::NonceKey;

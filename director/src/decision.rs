@@ -19,6 +19,9 @@
 //! Route names the director is loose-routed ([`crate::proxy::route`]). `Require` is not checked
 //! in proxy mode (RFC 3261 16.3: it is for the UAS).
 //!
+//! With `[auth]` on, a REGISTER is routed only once it authenticates as its To AOR
+//! ([`crate::auth`]): otherwise `401` (challenges), `403` or `400`.
+//!
 //! Which registrars a user gets under the current health view is [`crate::routing::route`].
 
 use std::net::SocketAddr;
@@ -86,11 +89,15 @@ pub enum Outcome {
     /// A response that is not ours or has nowhere to go, or a request whose registrar address
     /// is unresolved (proxy mode): dropped or answered 503.
     Unroutable,
+    /// `401` with digest challenges (`[auth]`): no, stale or foreign credentials.
+    Challenged,
+    /// `403` (`[auth]`): wrong password, unknown user, or credentials of another user.
+    AuthFailed,
 }
 
 impl Outcome {
     /// Every outcome, for metric registration.
-    pub const ALL: [Outcome; 12] = [
+    pub const ALL: [Outcome; 14] = [
         Outcome::Redirected,
         Outcome::OptionsOk,
         Outcome::NoRegistrar,
@@ -103,6 +110,8 @@ impl Outcome {
         Outcome::Relayed,
         Outcome::TooManyHops,
         Outcome::Unroutable,
+        Outcome::Challenged,
+        Outcome::AuthFailed,
     ];
 
     /// Stable label for metrics.
@@ -120,6 +129,8 @@ impl Outcome {
             Outcome::Relayed => "relayed",
             Outcome::TooManyHops => "too_many_hops",
             Outcome::Unroutable => "unroutable",
+            Outcome::Challenged => "challenged",
+            Outcome::AuthFailed => "auth_failed",
         }
     }
 }
@@ -338,6 +349,9 @@ fn redirect(
     if !set_key(msg, aor, source, scratch, out) {
         return (verdict, Outcome::Rejected);
     }
+    if let Some(outcome) = authenticate(snap, msg, source, scratch, out) {
+        return (verdict, outcome);
+    }
     let topology = snap.topology();
     let Some(route) = route(snap, &scratch.key) else {
         write_no_registrar(out, msg, source);
@@ -350,6 +364,22 @@ fn redirect(
     response::write_redirect(out, msg, source.addr, targets, topology.expires());
     scratch.target = Some(route.primary);
     (verdict, Outcome::Redirected)
+}
+
+/// `[auth]`: a REGISTER must prove it acts for its To AOR (in `scratch.key`) before it is
+/// redirected or forwarded. `None`: go on; otherwise the 401/403/400 is written.
+fn authenticate(
+    snap: &Snapshot,
+    msg: &Message<'_>,
+    source: Source,
+    scratch: &Scratch,
+    out: &mut Vec<u8>,
+) -> Option<Outcome> {
+    let auth = snap.topology().auth()?;
+    if msg.method() != Some(Method::Register) {
+        return None;
+    }
+    crate::auth::gate(auth, msg, source.addr, &scratch.key, crate::auth::now_s(), out)
 }
 
 fn write_no_registrar(out: &mut Vec<u8>, msg: &Message<'_>, source: Source) {
@@ -418,6 +448,9 @@ fn forward(
             return (Verdict::Drop, Outcome::AckAbsorbed);
         }
         return (verdict, Outcome::Rejected);
+    }
+    if let Some(outcome) = authenticate(snap, msg, source, scratch, out) {
+        return (verdict, outcome);
     }
     let topology = snap.topology();
     let target = route(snap, &scratch.key).map(|r| (r.forward, snap.addr(r.forward)));
