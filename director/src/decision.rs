@@ -26,7 +26,7 @@
 
 use std::net::SocketAddr;
 
-use sip::{HeaderName, Message, Method, Scheme, Uri};
+use sip::{Message, Method, Scheme, Uri};
 
 use crate::placement::PlacementKey;
 use crate::proxy::{self, forward::Hop, ForwardBufs, ForwardError, RelayTo};
@@ -236,26 +236,29 @@ fn decide_inner(
         return (Verdict::Drop, Outcome::ResponseDropped);
     }
     scratch.method = MethodClass::of(msg.method());
-    let verdict = reply_route(&msg, source);
-    if let Err(invalid) = sip::validate_request(&msg) {
-        if msg.method() == Some(Method::Ack) {
-            return (Verdict::Drop, Outcome::AckAbsorbed);
+    // One pass that validates and keeps what it parsed (top Via, From, To, ...).
+    let parts = match sip::validate_request_parts(&msg) {
+        Ok(parts) => parts,
+        Err(invalid) => {
+            let verdict = reply_route(&msg, source);
+            if msg.method() == Some(Method::Ack) {
+                return (Verdict::Drop, Outcome::AckAbsorbed);
+            }
+            let code = match invalid {
+                sip::Invalid::RequestUri(_) if !msg.request_uri().is_some_and(is_sip_scheme) => 416,
+                other => other.status(),
+            };
+            let reason = if code == 416 {
+                "Unsupported URI Scheme"
+            } else {
+                invalid.reason()
+            };
+            response::write_simple(out, &msg, source.addr, code, reason);
+            return (verdict, Outcome::Rejected);
         }
-        let code = match invalid {
-            sip::Invalid::RequestUri(_) if !msg.request_uri().is_some_and(is_sip_scheme) => 416,
-            other => other.status(),
-        };
-        let reason = if code == 416 {
-            "Unsupported URI Scheme"
-        } else {
-            invalid.reason()
-        };
-        response::write_simple(out, &msg, source.addr, code, reason);
-        return (verdict, Outcome::Rejected);
-    }
-    let Some(method) = msg.method() else {
-        return (Verdict::Drop, Outcome::GarbageDropped);
     };
+    let verdict = reply_route_via(&parts.top_via, source);
+    let method = parts.method;
     if method != Method::Ack && !msg.request_uri().is_some_and(is_sip_scheme) {
         // RFC 3261 8.2.2.1: only sip: and sips: Request-URIs are served.
         response::write_simple(out, &msg, source.addr, 416, "Unsupported URI Scheme");
@@ -263,14 +266,14 @@ fn decide_inner(
     }
     if !proxying && !matches!(method, Method::Ack | Method::Cancel) {
         // RFC 3261 8.2.2.3: the director supports no extension a client may require.
-        if let Some(require) = msg.header(HeaderName::Require) {
+        if let Some(require) = parts.require_index.and_then(|i| msg.header_at_index(i)) {
             let unsupported = ("Unsupported", require.value);
             response::write_with_header(out, &msg, source.addr, 420, "Bad Extension", unsupported);
             return (verdict, Outcome::Rejected);
         }
     }
     if proxying {
-        if method == Method::Options && !request_uri_has_user(&msg) {
+        if method == Method::Options && parts.request_uri.user.is_none() {
             response::write_options_ok(out, &msg, source.addr);
             return (verdict, Outcome::OptionsOk);
         }
@@ -300,10 +303,8 @@ fn decide_inner(
             }
         }
         let key = match method {
-            Method::Register => msg.to().and_then(|to| to.parsed_uri()),
-            _ => msg
-                .request_uri()
-                .map_or(Err(sip::ParseError::BadUri), Uri::parse),
+            Method::Register => parts.to.parsed_uri(),
+            _ => Ok(parts.request_uri),
         };
         return forward(snap, &msg, key, source, remove_route, scratch, out, verdict);
     }
@@ -320,26 +321,26 @@ fn decide_inner(
             (verdict, Outcome::CancelUnmatched)
         }
         Method::Register => {
-            let aor = msg.to().and_then(|to| to.parsed_uri());
-            redirect(snap, &msg, aor, source, scratch, out, verdict)
+            let aor = parts.to.parsed_uri();
+            redirect(snap, &msg, &parts, aor, source, scratch, out, verdict)
         }
-        Method::Options if !request_uri_has_user(&msg) => {
+        Method::Options if parts.request_uri.user.is_none() => {
             response::write_options_ok(out, &msg, source.addr);
             (verdict, Outcome::OptionsOk)
         }
         _ => {
-            let target = msg
-                .request_uri()
-                .map_or(Err(sip::ParseError::BadUri), Uri::parse);
-            redirect(snap, &msg, target, source, scratch, out, verdict)
+            let target = Ok(parts.request_uri);
+            redirect(snap, &msg, &parts, target, source, scratch, out, verdict)
         }
     }
 }
 
 /// Answers `301` (or `503`) for the user named by `aor`.
+#[allow(clippy::too_many_arguments)]
 fn redirect(
     snap: &Snapshot,
     msg: &Message<'_>,
+    parts: &sip::Validated<'_>,
     aor: Result<Uri<'_>, sip::ParseError>,
     source: Source,
     scratch: &mut Scratch,
@@ -361,7 +362,8 @@ fn redirect(
         primary: topology.registrar(route.primary).contact(),
         backup: route.backup.map(|b| topology.registrar(b).contact()),
     };
-    response::write_redirect(out, msg, source.addr, targets, topology.expires());
+    let expires = topology.expires();
+    response::write_redirect_validated(out, msg, parts, source.addr, targets, expires);
     scratch.target = Some(route.primary);
     (verdict, Outcome::Redirected)
 }
@@ -379,7 +381,14 @@ fn authenticate(
     if msg.method() != Some(Method::Register) {
         return None;
     }
-    crate::auth::gate(auth, msg, source.addr, &scratch.key, crate::auth::now_s(), out)
+    crate::auth::gate(
+        auth,
+        msg,
+        source.addr,
+        &scratch.key,
+        crate::auth::now_s(),
+        out,
+    )
 }
 
 fn write_no_registrar(out: &mut Vec<u8>, msg: &Message<'_>, source: Source) {
@@ -610,9 +619,17 @@ pub(crate) fn reply_route(msg: &Message<'_>, source: Source) -> Verdict {
     if source.stream {
         return Verdict::Reply;
     }
-    let Ok(via) = msg.top_via() else {
+    match msg.top_via() {
+        Ok(via) => reply_route_via(&via, source),
+        Err(_) => Verdict::Reply,
+    }
+}
+
+/// [`reply_route`] with the top Via already parsed.
+fn reply_route_via(via: &sip::Via<'_>, source: Source) -> Verdict {
+    if source.stream {
         return Verdict::Reply;
-    };
+    }
     if via.param(b"rport").is_some() {
         return Verdict::Reply;
     }
@@ -622,12 +639,6 @@ pub(crate) fn reply_route(msg: &Message<'_>, source: Source) -> Verdict {
     } else {
         Verdict::ReplyTo(SocketAddr::new(source.addr.ip(), port))
     }
-}
-
-fn request_uri_has_user(msg: &Message<'_>) -> bool {
-    msg.request_uri()
-        .and_then(|u| Uri::parse(u).ok())
-        .is_some_and(|u| u.user.is_some())
 }
 
 fn is_sip_scheme(uri: &[u8]) -> bool {

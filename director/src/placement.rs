@@ -19,5 +19,5 @@ mod score;
 pub use aor::{split_uri, UriParts};
 pub use ids::{MachineId, PoolId, Weight};
 pub use key::{KeyError, PlacementKey};
-pub use rank::{first_eligible, rank, top2, Candidate, Member, Ranked};
+pub use rank::{first_eligible, first_eligible_with, rank, top2, Candidate, Member, Ranked};
 pub use score::Scorer;

@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 
-use sip::{HeaderName, Message, Via};
+use sip::{HeaderName, Message, Validated, Via};
 
 /// The fixed reason phrase of the redirect, as the reference Director sends it.
 pub const REDIRECT_REASON: &str = "Redirect request to Home Server";
@@ -41,6 +41,96 @@ pub fn write_redirect(
     push_decimal(out, u64::from(expires));
     out.extend_from_slice(b"\r\n");
     finish(out);
+}
+
+/// [`write_redirect`] for a request that passed [`sip::validate_request_parts`]: the same bytes,
+/// built from the headers validation already found and parsed (no search, no second parse).
+pub fn write_redirect_validated(
+    out: &mut Vec<u8>,
+    req: &Message<'_>,
+    parts: &Validated<'_>,
+    source: SocketAddr,
+    targets: RedirectTargets<'_>,
+    expires: u32,
+) {
+    out.extend_from_slice(REDIRECT_STATUS_LINE);
+    let bytes = req.as_bytes();
+    let mut first_via = true;
+    for i in parts.vias.iter() {
+        let Some(h) = req.header_at_index(i) else {
+            continue;
+        };
+        if first_via {
+            first_via = false;
+            let (first, rest) = h.value.split_at(first_value_end(h.value));
+            // The validated top Via is the first comma piece of this value; reuse its parse
+            // when that piece is the one `first_value_end` cut (it is, unless a `<` or `>`
+            // makes the two splitters disagree).
+            let via = if first.len() == parts.top_via_value.len() {
+                Ok(parts.top_via)
+            } else {
+                Via::parse(first)
+            };
+            write_top_via_parsed(out, h.value, via, rest, source);
+        } else {
+            copy_header(out, bytes, &h, b"Via");
+        }
+    }
+    if let Some(h) = req.header_at_index(parts.from_index) {
+        copy_header(out, bytes, &h, b"From");
+    }
+    if let Some(h) = req.header_at_index(parts.to_index) {
+        copy_header(out, bytes, &h, b"To");
+        if parts.to.tag().is_none() {
+            // Both ways of copying end the line with CRLF: put the tag before it.
+            out.truncate(out.len() - 2);
+            out.extend_from_slice(b";tag=");
+            let from_tag = parts.from.tag().unwrap_or(b"");
+            push_tag_of(out, parts.call_id, from_tag);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    if let Some(h) = req.header_at_index(parts.call_id_index) {
+        copy_header(out, bytes, &h, b"Call-ID");
+    }
+    if let Some(h) = req.header_at_index(parts.cseq_index) {
+        copy_header(out, bytes, &h, b"CSeq");
+    }
+    push_contact(out, targets.primary, b">;q=0.7\r\n");
+    if let Some(backup) = targets.backup {
+        push_contact(out, backup, b">;q=0.3\r\n");
+    }
+    out.extend_from_slice(b"Expires: ");
+    push_decimal(out, u64::from(expires));
+    out.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
+}
+
+fn push_contact(out: &mut Vec<u8>, contact: &str, q: &[u8]) {
+    out.extend_from_slice(b"Contact: <");
+    out.extend_from_slice(contact.as_bytes());
+    out.extend_from_slice(q);
+}
+
+/// The 301 status line.
+const REDIRECT_STATUS_LINE: &[u8] = b"SIP/2.0 301 Redirect request to Home Server\r\n";
+
+/// Writes `Name: value\r\n` with the value unfolded, as [`write_head`] does. When the request
+/// wrote the field exactly that way (canonical name, `": "`, no fold), the line is copied whole.
+#[inline]
+fn copy_header(out: &mut Vec<u8>, bytes: &[u8], h: &sip::Header<'_>, name: &[u8]) {
+    let exact = h.raw_name == name
+        && h.value_range.start == h.line.start + name.len() + 2
+        && h.value_range.end + 2 == h.line.end
+        && bytes.get(h.line.start + name.len()..h.value_range.start) == Some(b": ")
+        && memchr::memchr(b'\r', h.value).is_none();
+    if let (true, Some(line)) = (exact, bytes.get(h.line.clone())) {
+        out.extend_from_slice(line);
+        return;
+    }
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    push_unfolded(out, h.value);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Writes a response with no extra headers beyond the copied ones (e.g. `200 OK` to OPTIONS).
@@ -148,9 +238,20 @@ fn write_head(out: &mut Vec<u8>, req: &Message<'_>, source: SocketAddr, code: u1
 /// `rport`, `rport=<source port>` (RFC 3581); a `received`/`rport` it already carried is
 /// replaced. Further comma-separated values are copied as they are.
 pub(crate) fn write_top_via(out: &mut Vec<u8>, value: &[u8], source: SocketAddr) {
-    out.extend_from_slice(b"Via: ");
     let (first, rest) = value.split_at(first_value_end(value));
-    let Ok(via) = Via::parse(first) else {
+    write_top_via_parsed(out, value, Via::parse(first), rest, source);
+}
+
+/// [`write_top_via`] with the first value already parsed; `rest` is what follows it.
+fn write_top_via_parsed(
+    out: &mut Vec<u8>,
+    value: &[u8],
+    via: Result<Via<'_>, sip::ParseError>,
+    rest: &[u8],
+    source: SocketAddr,
+) {
+    out.extend_from_slice(b"Via: ");
+    let Ok(via) = via else {
         // Unparseable (only reachable for a 400 about this very Via): echo it unchanged.
         out.extend_from_slice(value);
         out.extend_from_slice(b"\r\n");
@@ -204,6 +305,10 @@ fn finish(out: &mut Vec<u8>) {
 fn push_tag(out: &mut Vec<u8>, req: &Message<'_>) {
     let call_id = req.call_id().unwrap_or(b"");
     let from_tag = req.from().ok().and_then(|f| f.tag()).unwrap_or(b"");
+    push_tag_of(out, call_id, from_tag);
+}
+
+fn push_tag_of(out: &mut Vec<u8>, call_id: &[u8], from_tag: &[u8]) {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(call_id);
     h.update(b"\0");

@@ -11,7 +11,9 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::placement::{first_eligible, rank, Candidate, MachineId, PlacementKey, PoolId, Weight};
+use crate::placement::{
+    first_eligible_with, rank, Candidate, MachineId, PlacementKey, PoolId, Scorer, Weight,
+};
 
 /// What the director does with a REGISTER.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -290,6 +292,11 @@ impl Topology {
     /// The user's primary pool: user rule, else domain rule, else the pool hash over the pools
     /// that take hashed users. No allocation.
     pub fn primary_pool(&self, key: &PlacementKey) -> (PoolIdx, Homing) {
+        self.primary_pool_with(key, &mut Scorer::new(key))
+    }
+
+    /// [`Topology::primary_pool`] with the key's scorer built by the caller.
+    fn primary_pool_with(&self, key: &PlacementKey, scorer: &mut Scorer<'_>) -> (PoolIdx, Homing) {
         if key.user().is_some() {
             if let Some(&pool) = self.user_rules.get(key.as_bytes()) {
                 return (pool, Homing::UserRule);
@@ -300,7 +307,7 @@ impl Topology {
         }
         let pools = &self.pools;
         // Validation guarantees a pool that is not homed_only; pool 0 is a defensive fallback.
-        let pool = first_eligible(key, pools, |i| !pools[i].homed_only).unwrap_or(0);
+        let pool = first_eligible_with(scorer, pools, |i| !pools[i].homed_only).unwrap_or(0);
         (PoolIdx(pool), Homing::Hashed)
     }
 
@@ -312,10 +319,12 @@ impl Topology {
         key: &PlacementKey,
         eligible: impl Fn(Target) -> bool,
     ) -> EligibleHome {
-        let (primary_pool, _) = self.primary_pool(key);
-        let first_in = |pool: PoolIdx| {
+        // One scorer (the key copied into its buffer once) for the pool hash and both pools.
+        let mut scorer = Scorer::new(key);
+        let (primary_pool, _) = self.primary_pool_with(key, &mut scorer);
+        let mut first_in = |pool: PoolIdx| {
             let registrars = &self.pools[pool.0].registrars;
-            first_eligible(key, registrars, |r| {
+            first_eligible_with(&mut scorer, registrars, |r| {
                 eligible(Target {
                     pool,
                     registrar: RegistrarIdx(r),
@@ -326,10 +335,12 @@ impl Topology {
                 registrar: RegistrarIdx(r),
             })
         };
+        let primary = first_in(primary_pool);
+        let backup = self.pools[primary_pool.0].backup.and_then(&mut first_in);
         EligibleHome {
             primary_pool,
-            primary: first_in(primary_pool),
-            backup: self.pools[primary_pool.0].backup.and_then(first_in),
+            primary,
+            backup,
         }
     }
 

@@ -41,6 +41,23 @@ impl<'a> CSeq<'a> {
     }
 }
 
+/// A Call-ID value: non-empty, no white space or control characters.
+#[inline]
+pub(crate) fn check_call_id(v: &[u8]) -> Result<&[u8], ParseError> {
+    if v.is_empty() || v.iter().any(|&b| is_lws(b) || b < 0x20 || b == 0x7f) {
+        return Err(ParseError::BadCallId);
+    }
+    Ok(v)
+}
+
+/// A Max-Forwards value (0..=255).
+#[inline]
+pub(crate) fn parse_max_forwards(v: &[u8]) -> Result<u8, ParseError> {
+    parse_dec(v, 255)
+        .and_then(|v| u8::try_from(v).ok())
+        .ok_or(ParseError::BadMaxForwards)
+}
+
 impl<'a> Message<'a> {
     fn required(&self, name: HeaderName) -> Result<&'a [u8], ParseError> {
         self.header(name)
@@ -50,11 +67,7 @@ impl<'a> Message<'a> {
 
     /// Call-ID (non-empty, no white space).
     pub fn call_id(&self) -> Result<&'a [u8], ParseError> {
-        let v = self.required(HeaderName::CallId)?;
-        if v.is_empty() || v.iter().any(|&b| is_lws(b) || b < 0x20 || b == 0x7f) {
-            return Err(ParseError::BadCallId);
-        }
-        Ok(v)
+        check_call_id(self.required(HeaderName::CallId)?)
     }
 
     /// CSeq.
@@ -89,10 +102,7 @@ impl<'a> Message<'a> {
     pub fn max_forwards(&self) -> Result<Option<u8>, ParseError> {
         match self.header(HeaderName::MaxForwards) {
             None => Ok(None),
-            Some(h) => parse_dec(h.value, 255)
-                .and_then(|v| u8::try_from(v).ok())
-                .map(Some)
-                .ok_or(ParseError::BadMaxForwards),
+            Some(h) => parse_max_forwards(h.value).map(Some),
         }
     }
 

@@ -33,6 +33,6 @@ pub use name_addr::{Contact, NameAddr};
 pub use response::ResponseWriter;
 pub use start_line::StartLine;
 pub use uri::{percent_decode, Scheme, Uri};
-pub use validate::{validate_request, Invalid};
+pub use validate::{validate_request, validate_request_parts, HeaderSet, Invalid, Validated};
 pub use via::Via;
 pub use write::{apply_edits, Edit, EditError};

@@ -230,6 +230,30 @@ impl<'a> Message<'a> {
         self.spans.get(..self.count as usize).unwrap_or(&[])
     }
 
+    /// The classified names of all header fields, in wire order (index = header index).
+    #[inline]
+    pub(crate) fn names(&self) -> impl Iterator<Item = HeaderName> + '_ {
+        self.spans().iter().map(|s| s.name)
+    }
+
+    /// The trimmed value of the header field at index `i` (empty when out of range).
+    #[inline]
+    pub(crate) fn value_at(&self, i: usize) -> &'a [u8] {
+        match self.spans().get(i) {
+            Some(s) => self
+                .buf
+                .get(s.value_start as usize..s.value_end as usize)
+                .unwrap_or(&[]),
+            None => &[],
+        }
+    }
+
+    /// The header field at index `i` in wire order.
+    #[inline]
+    pub fn header_at_index(&self, i: usize) -> Option<Header<'a>> {
+        self.spans().get(i).map(|s| self.header_at(s))
+    }
+
     /// Exactly the message: start line through the end of the body (no leading CRLFs, no
     /// trailing octets).
     #[inline]

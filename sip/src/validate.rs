@@ -2,11 +2,16 @@
 //! on a request, reporting which one failed ([`Invalid`]) so the caller can answer 400, 416,
 //! 501 or 505.
 
+use crate::accessors::{check_call_id, parse_max_forwards, CSeq};
 use crate::error::ParseError;
 use crate::header_name::HeaderName;
+use crate::lex::CommaSplit;
 use crate::message::Message;
+use crate::method::Method;
+use crate::name_addr::{Contact, NameAddr};
 use crate::start_line::StartLine;
 use crate::uri::Uri;
+use crate::via::Via;
 
 /// Why a request must be rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -82,6 +87,7 @@ impl Invalid {
     }
 }
 
+/// Headers that must be present, in the order a missing one is reported.
 const REQUIRED: [HeaderName; 5] = [
     HeaderName::Via,
     HeaderName::From,
@@ -90,6 +96,7 @@ const REQUIRED: [HeaderName; 5] = [
     HeaderName::CSeq,
 ];
 
+/// Single-valued headers checked for repetition, in the order a repeated one is reported.
 const SINGLE: [HeaderName; 6] = [
     HeaderName::From,
     HeaderName::To,
@@ -99,8 +106,94 @@ const SINGLE: [HeaderName; 6] = [
     HeaderName::ContentLength,
 ];
 
+/// Slot of a header in the one-pass scan: 0..5 are REQUIRED minus Via plus Max-Forwards
+/// (From, To, Call-ID, CSeq, Max-Forwards), matching `SINGLE[..5]`; 5 is Content-Length.
+#[inline]
+fn single_slot(name: HeaderName) -> Option<usize> {
+    match name {
+        HeaderName::From => Some(0),
+        HeaderName::To => Some(1),
+        HeaderName::CallId => Some(2),
+        HeaderName::CSeq => Some(3),
+        HeaderName::MaxForwards => Some(4),
+        HeaderName::ContentLength => Some(5),
+        _ => None,
+    }
+}
+
 fn header_err(name: HeaderName) -> impl Fn(ParseError) -> Invalid {
     move |error| Invalid::Header { name, error }
+}
+
+/// Header field indices of a message (at most [`crate::MAX_HEADERS`] = 128 fields) as a bit
+/// set, iterated in wire order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeaderSet(u128);
+
+impl HeaderSet {
+    #[inline]
+    fn insert(&mut self, i: usize) {
+        self.0 |= 1u128
+            .checked_shl(u32::try_from(i).unwrap_or(u32::MAX))
+            .unwrap_or(0);
+    }
+
+    /// The indices, ascending (for [`Message::header_at_index`]).
+    #[inline]
+    pub fn iter(self) -> impl Iterator<Item = usize> {
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            Some(i)
+        })
+    }
+
+    /// True when no index is in the set.
+    #[inline]
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// What [`validate_request_parts`] parsed on the way, so a caller acting on a valid request
+/// neither searches the headers nor parses them again.
+#[derive(Debug, Clone, Copy)]
+pub struct Validated<'a> {
+    /// The request method.
+    pub method: Method<'a>,
+    /// The parsed Request-URI.
+    pub request_uri: Uri<'a>,
+    /// The first value of the first Via header (what [`Message::top_via`] returns).
+    pub top_via: Via<'a>,
+    /// The raw first comma-separated piece of the first Via value that `top_via` was parsed
+    /// from (untrimmed).
+    pub top_via_value: &'a [u8],
+    /// Every Via header field, in wire order.
+    pub vias: HeaderSet,
+    /// From (the only one).
+    pub from: NameAddr<'a>,
+    /// To (the only one).
+    pub to: NameAddr<'a>,
+    /// Call-ID value.
+    pub call_id: &'a [u8],
+    /// CSeq.
+    pub cseq: CSeq<'a>,
+    /// Max-Forwards, `None` when absent.
+    pub max_forwards: Option<u8>,
+    /// Index of the From header field.
+    pub from_index: usize,
+    /// Index of the To header field.
+    pub to_index: usize,
+    /// Index of the Call-ID header field.
+    pub call_id_index: usize,
+    /// Index of the CSeq header field.
+    pub cseq_index: usize,
+    /// Index of the first Require header field, if any.
+    pub require_index: Option<usize>,
 }
 
 /// Checks a request the way a stateless proxy or redirect server must before acting on it:
@@ -108,54 +201,109 @@ fn header_err(name: HeaderName) -> impl Fn(ParseError) -> Invalid {
 /// parseable; single-valued fields not repeated; CSeq method equal to the request method;
 /// Max-Forwards in 0..=255; Contact values parseable. Content-Length was checked by `parse`.
 pub fn validate_request(msg: &Message<'_>) -> Result<(), Invalid> {
+    validate_request_parts(msg).map(|_| ())
+}
+
+/// [`validate_request`], returning what it parsed: one pass over the header index, each
+/// header parsed once.
+pub fn validate_request_parts<'a>(msg: &Message<'a>) -> Result<Validated<'a>, Invalid> {
     let StartLine::Request { method, uri } = msg.start_line() else {
         return Err(Invalid::NotARequest);
     };
     if msg.version() != b"SIP/2.0" {
         return Err(Invalid::BadVersion);
     }
-    let u = Uri::parse(uri).map_err(Invalid::RequestUri)?;
-    if u.is_sip() && !u.headers.is_empty() {
+    let request_uri = Uri::parse(uri).map_err(Invalid::RequestUri)?;
+    if request_uri.is_sip() && !request_uri.headers.is_empty() {
         return Err(Invalid::RequestUriHeaders);
     }
-    let mut seen = [0u8; REQUIRED.len()];
-    let mut single = [0u8; SINGLE.len()];
-    for h in msg.headers() {
-        if let Some(i) = REQUIRED.iter().position(|&r| r == h.name) {
-            if let Some(s) = seen.get_mut(i) {
-                *s = 1;
+    // One pass: first index and count of each single-valued header, Via/Contact positions.
+    let mut first = [usize::MAX; SINGLE.len()];
+    let mut count = [0u8; SINGLE.len()];
+    let mut vias = HeaderSet::default();
+    let mut contacts = HeaderSet::default();
+    let mut require_index = None;
+    for (i, name) in msg.names().enumerate() {
+        match name {
+            HeaderName::Via => vias.insert(i),
+            HeaderName::Contact => contacts.insert(i),
+            HeaderName::Require => {
+                if require_index.is_none() {
+                    require_index = Some(i);
+                }
             }
-        }
-        if let Some(i) = SINGLE.iter().position(|&r| r == h.name) {
-            if let Some(s) = single.get_mut(i) {
-                *s = s.saturating_add(1);
+            other => {
+                if let Some(k) = single_slot(other) {
+                    if let (Some(f), Some(c)) = (first.get_mut(k), count.get_mut(k)) {
+                        if *c == 0 {
+                            *f = i;
+                        }
+                        *c = c.saturating_add(1);
+                    }
+                }
             }
         }
     }
-    if let Some((&name, _)) = REQUIRED.iter().zip(seen).find(|&(_, s)| s == 0) {
+    let present = |name: HeaderName| match name {
+        HeaderName::Via => !vias.is_empty(),
+        other => single_slot(other)
+            .and_then(|k| count.get(k))
+            .is_some_and(|&c| c > 0),
+    };
+    if let Some(&name) = REQUIRED.iter().find(|&&name| !present(name)) {
         return Err(Invalid::Missing(name));
     }
-    if let Some((&name, _)) = SINGLE.iter().zip(single).find(|&(_, n)| n > 1) {
+    if let Some((&name, _)) = SINGLE.iter().zip(count).find(|&(_, n)| n > 1) {
         return Err(Invalid::Repeated(name));
     }
-    for v in msg.vias() {
-        v.map_err(header_err(HeaderName::Via))?;
+    let mut top_via = None;
+    for i in vias.iter() {
+        for v in CommaSplit::new(msg.value_at(i)) {
+            let via = Via::parse(v).map_err(header_err(HeaderName::Via))?;
+            top_via.get_or_insert((via, v));
+        }
     }
-    msg.from().map_err(header_err(HeaderName::From))?;
-    msg.to().map_err(header_err(HeaderName::To))?;
-    msg.call_id().map_err(header_err(HeaderName::CallId))?;
-    let cseq = msg.cseq().map_err(header_err(HeaderName::CSeq))?;
-    msg.max_forwards()
-        .map_err(header_err(HeaderName::MaxForwards))?;
-    for c in msg.contacts() {
-        c.map_err(header_err(HeaderName::Contact))?;
+    let [from_index, to_index, call_id_index, cseq_index, mf_index, _] = first;
+    let from = NameAddr::parse(msg.value_at(from_index)).map_err(header_err(HeaderName::From))?;
+    let to = NameAddr::parse(msg.value_at(to_index)).map_err(header_err(HeaderName::To))?;
+    let call_id =
+        check_call_id(msg.value_at(call_id_index)).map_err(header_err(HeaderName::CallId))?;
+    let cseq = CSeq::parse(msg.value_at(cseq_index)).map_err(header_err(HeaderName::CSeq))?;
+    let max_forwards = match mf_index {
+        usize::MAX => None,
+        i => {
+            Some(parse_max_forwards(msg.value_at(i)).map_err(header_err(HeaderName::MaxForwards))?)
+        }
+    };
+    for i in contacts.iter() {
+        for c in CommaSplit::new(msg.value_at(i)) {
+            Contact::parse(c).map_err(header_err(HeaderName::Contact))?;
+        }
     }
     if cseq.method != method {
         return Err(Invalid::CSeqMethodMismatch {
             unknown_method: method.is_other(),
         });
     }
-    Ok(())
+    // Via is present (checked above) and CommaSplit yields at least one piece per value.
+    let (top_via, top_via_value) = top_via.ok_or(Invalid::Missing(HeaderName::Via))?;
+    Ok(Validated {
+        method,
+        request_uri,
+        top_via,
+        top_via_value,
+        vias,
+        from,
+        to,
+        call_id,
+        cseq,
+        max_forwards,
+        from_index,
+        to_index,
+        call_id_index,
+        cseq_index,
+        require_index,
+    })
 }
 
 #[cfg(test)]

@@ -86,7 +86,38 @@ pub fn first_eligible<C: Candidate>(
     candidates: &[C],
     eligible: impl Fn(usize) -> bool,
 ) -> Option<usize> {
-    top_n::<C, 1>(key, candidates, eligible)[0]
+    first_eligible_with(&mut Scorer::new(key), candidates, eligible)
+}
+
+/// [`first_eligible`] with a scorer built once for the key and reused across candidate lists
+/// (the pool hash, then the primary and backup pools' machines). One linear max-scan: the
+/// best is the highest score, ties broken by the smaller id, then by the lower index.
+pub fn first_eligible_with<C: Candidate>(
+    scorer: &mut Scorer<'_>,
+    candidates: &[C],
+    eligible: impl Fn(usize) -> bool,
+) -> Option<usize> {
+    let mut best: Option<(usize, u64)> = None;
+    for (index, c) in candidates.iter().enumerate() {
+        if !eligible(index) {
+            continue;
+        }
+        let id = c.placement_id();
+        let score = scorer.score(id, c.placement_weight());
+        let better = match best {
+            None => true,
+            Some((held, held_score)) => {
+                score > held_score
+                    || (score == held_score
+                        && preference(score, id, held_score, candidates[held].placement_id())
+                            == Ordering::Less)
+            }
+        };
+        if better {
+            best = Some((index, score));
+        }
+    }
+    best.map(|(index, _)| index)
 }
 
 /// The first two eligible candidates in preferred order. No allocation.
