@@ -9,7 +9,7 @@ use arc_swap::ArcSwap;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::handle::TlsSlot;
-use crate::{EngineError, ListenerSpec, Transport};
+use crate::{EngineError, ListenerSpec, ProxyProtocol, Transport};
 
 /// Socket buffer size asked for on UDP sockets (best effort).
 const UDP_BUFFER: usize = 4 << 20;
@@ -26,6 +26,8 @@ pub(crate) struct BoundListener {
     pub tls: Option<TlsSlot>,
     /// One socket per worker, in worker order.
     pub sockets: Vec<Socket>,
+    /// PROXY protocol required (stream listeners only).
+    pub proxy_protocol: Option<Arc<ProxyProtocol>>,
 }
 
 /// Binds `spec` `workers` times.
@@ -56,6 +58,10 @@ pub(crate) fn bind_listener(
         addr,
         tls: spec.tls.clone().map(|c| Arc::new(ArcSwap::new(c))),
         sockets,
+        proxy_protocol: match spec.transport {
+            Transport::Udp => None,
+            Transport::Tcp | Transport::Tls => spec.proxy_protocol.clone().map(Arc::new),
+        },
     })
 }
 

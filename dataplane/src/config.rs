@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::Transport;
+use crate::{Cidr, Transport};
 
 /// One listening address.
 #[derive(Debug, Clone)]
@@ -15,6 +15,25 @@ pub struct ListenerSpec {
     pub transport: Transport,
     /// Server configuration, required for [`Transport::Tls`].
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Require a PROXY protocol header (v1 or v2) on every connection (TCP and TLS only).
+    pub proxy_protocol: Option<ProxyProtocol>,
+}
+
+/// PROXY protocol on a stream listener: every connection must start with a v1 or v2 header,
+/// read before TLS and SIP framing within the header timeout; its source address becomes the
+/// connection's remote address. A connection from an untrusted peer, or without a valid
+/// header, is closed and counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxyProtocol {
+    /// Peers (the balancers) allowed to connect; empty trusts every peer.
+    pub trusted: Vec<Cidr>,
+}
+
+impl ProxyProtocol {
+    /// Whether a connection from `peer` may send a header.
+    pub fn trusts(&self, peer: std::net::IpAddr) -> bool {
+        self.trusted.is_empty() || self.trusted.iter().any(|c| c.contains(peer))
+    }
 }
 
 impl ListenerSpec {
@@ -24,6 +43,7 @@ impl ListenerSpec {
             addr,
             transport,
             tls: None,
+            proxy_protocol: None,
         }
     }
 
@@ -33,7 +53,15 @@ impl ListenerSpec {
             addr,
             transport: Transport::Tls,
             tls: Some(config),
+            proxy_protocol: None,
         }
+    }
+
+    /// Requires a PROXY protocol header from peers within `trusted` (empty: any peer).
+    /// Ignored on UDP listeners.
+    pub fn with_proxy_protocol(mut self, trusted: Vec<Cidr>) -> Self {
+        self.proxy_protocol = Some(ProxyProtocol { trusted });
+        self
     }
 }
 

@@ -31,11 +31,16 @@ pub enum DropReason {
     HandoffFull,
     /// The target stream connection already had `max_outbox_bytes` queued (a slow peer).
     OutboxFull,
+    /// A connection to a PROXY protocol listener from a peer outside its trusted sources.
+    ProxyUntrusted,
+    /// A connection to a PROXY protocol listener without a valid header (missing, malformed,
+    /// too long); a header not complete within `header_timeout` counts as `HeaderTimeout`.
+    ProxyHeader,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 13;
+    pub const COUNT: usize = 15;
     /// Every reason, in index order.
     pub const ALL: [DropReason; Self::COUNT] = [
         DropReason::Oversize,
@@ -51,6 +56,8 @@ impl DropReason {
         DropReason::HandlerPanic,
         DropReason::HandoffFull,
         DropReason::OutboxFull,
+        DropReason::ProxyUntrusted,
+        DropReason::ProxyHeader,
     ];
 
     /// A metric label.
@@ -69,6 +76,8 @@ impl DropReason {
             DropReason::HandlerPanic => "handler_panic",
             DropReason::HandoffFull => "handoff_full",
             DropReason::OutboxFull => "outbox_full",
+            DropReason::ProxyUntrusted => "proxy_untrusted",
+            DropReason::ProxyHeader => "proxy_header",
         }
     }
 

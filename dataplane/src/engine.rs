@@ -114,6 +114,7 @@ impl BoundEngine {
                     local: l.addr,
                     socket,
                     tls: l.tls.clone(),
+                    proxy_protocol: l.proxy_protocol.clone(),
                 });
             }
         }

@@ -14,6 +14,7 @@
 
 mod affinity;
 mod bind;
+mod cidr;
 mod config;
 mod counters;
 mod ctx;
@@ -23,13 +24,15 @@ mod framing;
 mod handle;
 mod handler;
 mod handoff;
+pub mod proxy_protocol;
 mod shutdown;
 mod stream;
 mod transport;
 mod udp;
 mod worker;
 
-pub use config::{EngineConfig, Limits, ListenerSpec, UdpBackend};
+pub use cidr::{Cidr, CidrError};
+pub use config::{EngineConfig, Limits, ListenerSpec, ProxyProtocol, UdpBackend};
 pub use counters::{Counters, DropReason, Stats};
 pub use engine::{BoundEngine, Engine};
 pub use error::EngineError;

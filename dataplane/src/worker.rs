@@ -13,7 +13,9 @@ use crate::affinity::pin_current_thread;
 use crate::ctx::WorkerCtx;
 use crate::handle::TlsSlot;
 use crate::handoff::{run_inbox, Handoff, Peers};
-use crate::{stream, udp, Counters, Handler, Limits, Shutdown, Transport, UdpBackend};
+use crate::{
+    stream, udp, Counters, Handler, Limits, ProxyProtocol, Shutdown, Transport, UdpBackend,
+};
 
 /// One listener's socket for one worker.
 #[derive(Debug)]
@@ -22,6 +24,8 @@ pub(crate) struct WorkerSocket {
     pub local: SocketAddr,
     pub socket: socket2::Socket,
     pub tls: Option<TlsSlot>,
+    /// PROXY protocol required (stream listeners only).
+    pub proxy_protocol: Option<Arc<ProxyProtocol>>,
 }
 
 /// Everything a worker thread starts from.
@@ -74,7 +78,7 @@ async fn start_tasks<H: Handler>(
             Transport::Tcp | Transport::Tls => {
                 let std_listener: std::net::TcpListener = ws.socket.into();
                 let listener = TcpListener::from_std(std_listener)?;
-                streams.push((ws.transport, listener, ws.tls));
+                streams.push((ws.transport, listener, ws.tls, ws.proxy_protocol));
             }
         }
     }
@@ -95,8 +99,14 @@ async fn start_tasks<H: Handler>(
     for (local, sock) in udp_socks {
         udp::spawn(ctx.clone(), sock, local, setup.backend);
     }
-    for (transport, listener, tls) in streams {
-        tokio::task::spawn_local(stream::accept_loop(ctx.clone(), listener, transport, tls));
+    for (transport, listener, tls, proxy) in streams {
+        tokio::task::spawn_local(stream::accept_loop(
+            ctx.clone(),
+            listener,
+            transport,
+            tls,
+            proxy,
+        ));
     }
     Ok(())
 }

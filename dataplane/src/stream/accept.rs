@@ -1,9 +1,11 @@
 //! Accept loop of one stream listener on one worker, and the per-connection task wrapper
-//! (connection limit, registry membership, TLS handshake with timeout).
+//! (connection limit, PROXY protocol trust and header, registry membership, TLS handshake with
+//! timeout).
 
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -11,9 +13,10 @@ use tokio_rustls::TlsAcceptor;
 
 use super::conn::serve;
 use super::outbox::Outbox;
+use super::proxy_header::{read_proxy_header, HeaderError};
 use crate::ctx::WorkerCtx;
 use crate::handle::TlsSlot;
-use crate::{ConnId, DropReason, Handler, Peer, Transport};
+use crate::{ConnId, DropReason, Handler, Peer, ProxyProtocol, Transport};
 
 /// Accepts until shutdown; each connection becomes a local task.
 pub(crate) async fn accept_loop<H: Handler>(
@@ -21,6 +24,7 @@ pub(crate) async fn accept_loop<H: Handler>(
     listener: TcpListener,
     transport: Transport,
     tls: Option<TlsSlot>,
+    proxy: Option<Arc<ProxyProtocol>>,
 ) {
     let shutdown = ctx.shutdown.clone();
     let mut stop = pin!(shutdown.wait());
@@ -44,6 +48,14 @@ pub(crate) async fn accept_loop<H: Handler>(
             drop(tcp);
             continue;
         }
+        if let Some(p) = &proxy {
+            if !p.trusts(remote.ip()) {
+                tracing::debug!(%remote, "PROXY protocol listener: untrusted peer");
+                ctx.stats().add_dropped(DropReason::ProxyUntrusted, 1);
+                drop(tcp);
+                continue;
+            }
+        }
         let _ = tcp.set_nodelay(true);
         let local = match tcp.local_addr() {
             Ok(a) => a,
@@ -57,6 +69,7 @@ pub(crate) async fn accept_loop<H: Handler>(
             transport,
             // The configuration current now: a reload affects connections accepted after it.
             tls.as_ref().map(|slot| TlsAcceptor::from(slot.load_full())),
+            proxy.is_some(),
         ));
     }
 }
@@ -90,12 +103,30 @@ impl<H> Drop for Registered<H> {
 
 async fn connection<H: Handler>(
     ctx: Rc<WorkerCtx<H>>,
-    tcp: TcpStream,
-    remote: SocketAddr,
+    mut tcp: TcpStream,
+    mut remote: SocketAddr,
     local: SocketAddr,
     transport: Transport,
     tls: Option<TlsAcceptor>,
+    proxy_protocol: bool,
 ) {
+    if proxy_protocol {
+        let header = tokio::time::timeout(ctx.limits.header_timeout, read_proxy_header(&mut tcp));
+        match header.await {
+            Ok(Ok(source)) => remote = source.unwrap_or(remote),
+            Ok(Err(e)) => {
+                tracing::debug!(%remote, error = %e, "PROXY protocol header rejected");
+                if !matches!(e, HeaderError::Closed | HeaderError::Io(_)) {
+                    ctx.stats().add_dropped(DropReason::ProxyHeader, 1);
+                }
+                return;
+            }
+            Err(_) => {
+                ctx.stats().add_dropped(DropReason::HeaderTimeout, 1);
+                return;
+            }
+        }
+    }
     let outbox = Rc::new(Outbox::new(ctx.limits.max_outbox_bytes));
     let id = ctx
         .registry

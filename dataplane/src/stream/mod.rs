@@ -6,6 +6,7 @@ mod conn;
 mod connect;
 mod outbox;
 mod pool;
+mod proxy_header;
 mod registry;
 
 pub(crate) use accept::accept_loop;
