@@ -15,7 +15,8 @@ use dataplane::{
 /// Replies `ECHO <worker> ` + the message; a message starting with `CLOSE` gets its echo and then
 /// the connection is closed, `DROP` gets nothing, `FWD <port>` is forwarded to 127.0.0.1:<port>,
 /// `PUSH`/`PUSHADDR` go over the connection of the last `REG` (by id / by remote address),
-/// `FWDTCP <port>` / `FWDTLS <port>` are sent to 127.0.0.1:<port> over an outbound stream.
+/// `FWDTCP <port>` / `FWDTLS <port>` are sent to 127.0.0.1:<port> over an outbound stream,
+/// `WHO` is answered `FROM <peer.remote>\r\n`.
 #[derive(Debug, Default)]
 pub struct Echo {
     pub messages: AtomicUsize,
@@ -49,6 +50,10 @@ impl Handler for Echo {
             let (conn, _) = self.registered.lock().unwrap().unwrap();
             out.extend_from_slice(msg);
             return Action::SendConn(conn);
+        }
+        if msg.starts_with(b"WHO") {
+            out.extend_from_slice(format!("FROM {}\r\n", peer.remote).as_bytes());
+            return Action::Reply;
         }
         if msg.starts_with(b"DROP") {
             return Action::Drop;
