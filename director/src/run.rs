@@ -50,7 +50,7 @@ fn listener_specs(config: &Config) -> Result<Vec<ListenerSpec>, RunError> {
         .listeners
         .iter()
         .map(|l| {
-            Ok(match (l.transport, &l.tls) {
+            let spec = match (l.transport, &l.tls) {
                 (Transport::Tls, Some(files)) => {
                     ListenerSpec::tls(l.address, tls::server_config(files)?)
                 }
@@ -59,6 +59,11 @@ fn listener_specs(config: &Config) -> Result<Vec<ListenerSpec>, RunError> {
                 (Transport::Tcp | Transport::Tls, _) => {
                     ListenerSpec::plain(l.address, dataplane::Transport::Tcp)
                 }
+            };
+            Ok(if l.proxy_protocol {
+                spec.with_proxy_protocol(l.proxy_protocol_from.clone())
+            } else {
+                spec
             })
         })
         .collect()

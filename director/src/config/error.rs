@@ -145,6 +145,20 @@ pub enum Problem {
         /// Line of the first definition.
         first_line: usize,
     },
+    /// `proxy_protocol` on a UDP listener.
+    #[error("`proxy_protocol` applies only to transport tcp or tls")]
+    ProxyProtocolOnUdp,
+    /// `proxy_protocol_from` without `proxy_protocol = true`.
+    #[error("`proxy_protocol_from` requires `proxy_protocol = true`")]
+    ProxyFromWithoutProxy,
+    /// A trusted source that is not an IP prefix.
+    #[error("invalid address prefix `{value}`: {reason}")]
+    Cidr {
+        /// The configured value.
+        value: String,
+        /// Why.
+        reason: String,
+    },
     /// A homing rule with both or neither of `user` and `domain`.
     #[error("a [[homing]] rule needs exactly one of `user` or `domain`")]
     HomingShape,

@@ -45,6 +45,8 @@ pub(super) struct RawListen {
     pub certificate: Option<Spanned<String>>,
     pub private_key: Option<Spanned<String>>,
     pub mode: Option<Spanned<Mode>>,
+    pub proxy_protocol: Option<Spanned<bool>>,
+    pub proxy_protocol_from: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -38,6 +38,10 @@ pub struct Listener {
     pub tls: Option<TlsFiles>,
     /// Redirect or proxy for requests arriving here, overriding `[director] mode`.
     pub mode: Option<Mode>,
+    /// Every connection starts with a PROXY protocol header (TCP/TLS behind an L4 balancer).
+    pub proxy_protocol: bool,
+    /// Balancers allowed to connect when `proxy_protocol` is on; empty: any peer.
+    pub proxy_protocol_from: Vec<dataplane::Cidr>,
 }
 
 /// PEM files of a TLS listener (relative paths resolved against the configuration file's

@@ -167,6 +167,8 @@ fn listeners(
                 transport,
                 tls: None,
                 mode: None,
+                proxy_protocol: false,
+                proxy_protocol_from: Vec::new(),
             })
             .collect());
     }
@@ -223,14 +225,59 @@ fn listeners(
             return Err(src.at(&l.address, field("address"), problem));
         }
         seen.insert((address, transport.is_stream()), line);
+        let (proxy_protocol, proxy_protocol_from) =
+            proxy_protocol(l.proxy_protocol, l.proxy_protocol_from, transport, i, src)?;
         out.push(Listener {
             address,
             transport,
             tls,
             mode: l.mode.map(Spanned::into_inner),
+            proxy_protocol,
+            proxy_protocol_from,
         });
     }
     Ok(out)
+}
+
+/// `proxy_protocol` (TCP/TLS only) and its trusted sources (only with it on).
+fn proxy_protocol(
+    on: Option<Spanned<bool>>,
+    from: Option<Spanned<Vec<Spanned<String>>>>,
+    transport: Transport,
+    i: usize,
+    src: &Source<'_>,
+) -> Result<(bool, Vec<dataplane::Cidr>), ConfigError> {
+    let field = |name: &str| format!("listen[{i}].{name}");
+    let enabled = on.as_ref().is_some_and(|o| *o.get_ref());
+    if let Some(o) = on.as_ref().filter(|_| enabled && !transport.is_stream()) {
+        return Err(src.at(o, field("proxy_protocol"), Problem::ProxyProtocolOnUdp));
+    }
+    let Some(from) = from else {
+        return Ok((enabled, Vec::new()));
+    };
+    if !enabled {
+        return Err(src.at(
+            &from,
+            field("proxy_protocol_from"),
+            Problem::ProxyFromWithoutProxy,
+        ));
+    }
+    let mut trusted = Vec::with_capacity(from.get_ref().len());
+    for (k, c) in from.into_inner().into_iter().enumerate() {
+        let parsed = c
+            .get_ref()
+            .trim()
+            .parse()
+            .map_err(|e: dataplane::CidrError| {
+                let problem = Problem::Cidr {
+                    value: c.get_ref().clone(),
+                    reason: e.to_string(),
+                };
+                src.at(&c, field(&format!("proxy_protocol_from[{k}]")), problem)
+            })?;
+        trusted.push(parsed);
+    }
+    Ok((true, trusted))
 }
 
 fn health(raw: Option<RawHealth>, src: &Source<'_>) -> Result<HealthSettings, ConfigError> {
