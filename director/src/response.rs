@@ -398,3 +398,41 @@ fn push_unfolded(out: &mut Vec<u8>, value: &[u8]) {
     }
     out.extend_from_slice(rest);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The validated writer gives the same bytes as the general one, however the request
+    /// spells its headers.
+    #[test]
+    fn validated_redirect_matches_general_writer() {
+        let heads = [
+            "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c1\r\nCSeq: 1 REGISTER\r\n",
+            "v: SIP/2.0/UDP h;received=1.2.3.4;branch=z9hG4bK2, SIP/2.0/TCP g;branch=x\r\nVia: SIP/2.0/TLS k\r\nf: \"A, B\" <sip:a@b>;tag=9\r\nt: <sip:a@b>;tag=old\r\ni: c2\r\nCSeq: 2 REGISTER\r\n",
+            "Via :  SIP/2.0/UDP h;rport=9;branch=z9hG4bK3\r\nFROM: <sip:a@b>\r\nTo:\r\n <sip:a@b>\r\nCall-ID:c3\r\nCSeq: 3\r\n REGISTER\r\nMax-Forwards: 5\r\n",
+            "Via: SIP/2.0/UDP [::1]:5070;branch=z9hG4bK4\r\nVia: SIP/2.0/UDP x;branch=y\r\nFrom: sip:a@b;tag=2\r\nTo: sip:a@b\r\nCall-ID: c4\r\nCSeq: 4 REGISTER\r\nContact: <sip:a@h>\r\n",
+        ];
+        let sources: [SocketAddr; 2] = [
+            "192.0.2.1:4000".parse().unwrap(),
+            "[2001:db8::1]:5".parse().unwrap(),
+        ];
+        for head in heads {
+            let bytes = format!("REGISTER sip:b SIP/2.0\r\n{head}Content-Length: 0\r\n\r\n");
+            let msg = sip::parse(bytes.as_bytes()).unwrap();
+            let parts = sip::validate_request_parts(&msg).unwrap();
+            for source in sources {
+                for backup in [None, Some("sip:se1;transport=tls")] {
+                    let targets = RedirectTargets {
+                        primary: "sip:fe1.example.com:5061;transport=TLS",
+                        backup,
+                    };
+                    let (mut a, mut b) = (Vec::new(), Vec::new());
+                    write_redirect(&mut a, &msg, source, targets, 3600);
+                    write_redirect_validated(&mut b, &msg, &parts, source, targets, 3600);
+                    assert_eq!(String::from_utf8_lossy(&b), String::from_utf8_lossy(&a));
+                }
+            }
+        }
+    }
+}

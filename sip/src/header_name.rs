@@ -141,60 +141,52 @@ impl HeaderName {
             };
         }
         use HeaderName as H;
-        let candidates: &[(&[u8], HeaderName)] = match name.first().map(u8::to_ascii_lowercase) {
-            Some(b'v') => &[(b"Via", H::Via)],
-            Some(b'f') => &[(b"From", H::From)],
-            Some(b't') => &[(b"To", H::To)],
-            Some(b'c') => &[
-                (b"Call-ID", H::CallId),
-                (b"CSeq", H::CSeq),
-                (b"Contact", H::Contact),
-                (b"Content-Length", H::ContentLength),
-                (b"Content-Type", H::ContentType),
-                (b"Content-Encoding", H::ContentEncoding),
-            ],
-            Some(b'm') => &[(b"Max-Forwards", H::MaxForwards)],
-            Some(b'e') => &[(b"Expires", H::Expires), (b"Event", H::Event)],
-            Some(b'r') => &[
-                (b"Route", H::Route),
-                (b"Record-Route", H::RecordRoute),
-                (b"Require", H::Require),
-                (b"Refer-To", H::ReferTo),
-                (b"Retry-After", H::RetryAfter),
-            ],
-            Some(b'p') => &[
-                (b"Path", H::Path),
-                (b"Proxy-Require", H::ProxyRequire),
-                (b"Proxy-Authorization", H::ProxyAuthorization),
-                (b"Proxy-Authenticate", H::ProxyAuthenticate),
-            ],
-            Some(b's') => &[
-                (b"Supported", H::Supported),
-                (b"Server", H::Server),
-                (b"Subject", H::Subject),
-                (b"Session-Expires", H::SessionExpires),
-            ],
-            Some(b'a') => &[
-                (b"Allow", H::Allow),
-                (b"Authorization", H::Authorization),
-                (b"Allow-Events", H::AllowEvents),
-                (b"Accept", H::Accept),
-            ],
-            Some(b'u') => &[
-                (b"User-Agent", H::UserAgent),
-                (b"Unsupported", H::Unsupported),
-            ],
-            Some(b'd') => &[(b"Date", H::Date)],
-            Some(b'w') => &[
-                (b"Warning", H::Warning),
-                (b"WWW-Authenticate", H::WwwAuthenticate),
-            ],
-            _ => &[],
+        // One candidate per (length, first letter), then one case-insensitive compare.
+        let first = name.first().map_or(0, u8::to_ascii_lowercase);
+        let (canonical, header): (&[u8], HeaderName) = match (name.len(), first) {
+            (3, b'v') => (b"Via", H::Via),
+            (4, b'f') => (b"From", H::From),
+            (2, b't') => (b"To", H::To),
+            (7, b'c') => match name.get(1).map(u8::to_ascii_lowercase) {
+                Some(b'a') => (b"Call-ID", H::CallId),
+                _ => (b"Contact", H::Contact),
+            },
+            (4, b'c') => (b"CSeq", H::CSeq),
+            (14, b'c') => (b"Content-Length", H::ContentLength),
+            (12, b'c') => (b"Content-Type", H::ContentType),
+            (16, b'c') => (b"Content-Encoding", H::ContentEncoding),
+            (12, b'm') => (b"Max-Forwards", H::MaxForwards),
+            (7, b'e') => (b"Expires", H::Expires),
+            (5, b'e') => (b"Event", H::Event),
+            (5, b'r') => (b"Route", H::Route),
+            (12, b'r') => (b"Record-Route", H::RecordRoute),
+            (7, b'r') => (b"Require", H::Require),
+            (8, b'r') => (b"Refer-To", H::ReferTo),
+            (11, b'r') => (b"Retry-After", H::RetryAfter),
+            (4, b'p') => (b"Path", H::Path),
+            (13, b'p') => (b"Proxy-Require", H::ProxyRequire),
+            (19, b'p') => (b"Proxy-Authorization", H::ProxyAuthorization),
+            (18, b'p') => (b"Proxy-Authenticate", H::ProxyAuthenticate),
+            (9, b's') => (b"Supported", H::Supported),
+            (6, b's') => (b"Server", H::Server),
+            (7, b's') => (b"Subject", H::Subject),
+            (15, b's') => (b"Session-Expires", H::SessionExpires),
+            (5, b'a') => (b"Allow", H::Allow),
+            (13, b'a') => (b"Authorization", H::Authorization),
+            (12, b'a') => (b"Allow-Events", H::AllowEvents),
+            (6, b'a') => (b"Accept", H::Accept),
+            (10, b'u') => (b"User-Agent", H::UserAgent),
+            (11, b'u') => (b"Unsupported", H::Unsupported),
+            (4, b'd') => (b"Date", H::Date),
+            (7, b'w') => (b"Warning", H::Warning),
+            (16, b'w') => (b"WWW-Authenticate", H::WwwAuthenticate),
+            _ => return HeaderName::Other,
         };
-        candidates
-            .iter()
-            .find(|(n, _)| n.len() == name.len() && n.eq_ignore_ascii_case(name))
-            .map_or(HeaderName::Other, |&(_, h)| h)
+        if name.eq_ignore_ascii_case(canonical) {
+            header
+        } else {
+            HeaderName::Other
+        }
     }
 
     /// Canonical spelling (`"Other"` for [`HeaderName::Other`]).
@@ -270,6 +262,20 @@ mod tests {
             assert_eq!(HeaderName::from_bytes(n), h);
             assert_eq!(HeaderName::from_bytes(n.to_ascii_lowercase().as_slice()), h);
             assert_eq!(h.as_str().as_bytes(), n);
+        }
+    }
+
+    #[test]
+    fn same_length_and_letter_are_told_apart() {
+        assert_eq!(HeaderName::from_bytes(b"contact"), HeaderName::Contact);
+        assert_eq!(HeaderName::from_bytes(b"CALL-ID"), HeaderName::CallId);
+        assert_eq!(HeaderName::from_bytes(b"Cxntact"), HeaderName::Other);
+        assert_eq!(HeaderName::from_bytes(b"Cabc-ID"), HeaderName::Other);
+        for &(n, _) in LONG {
+            let mut wrong = n.to_vec();
+            let last = wrong.len() - 1;
+            wrong[last] = b'#';
+            assert_eq!(HeaderName::from_bytes(&wrong), HeaderName::Other);
         }
     }
 

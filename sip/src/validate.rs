@@ -326,6 +326,37 @@ From: <sip:x@y>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nMax-F
     }
 
     #[test]
+    fn parts_agree_with_the_accessors() {
+        let m = b"REGISTER sip:b SIP/2.0\r\nv: SIP/2.0/UDP h:5070;rport;branch=z9hG4bK1, SIP/2.0/TCP g\r\n\
+Max-Forwards: 70\r\nf: <sip:x@y>;tag=1\r\nRequire: foo\r\nt: \"A\" <sip:a@b>\r\nVia: SIP/2.0/UDP k\r\n\
+i: c\r\nCSeq: 7\r\n REGISTER\r\nm: <sip:a@h>, <sip:a@i>\r\n\r\n";
+        let msg = parse(m).unwrap();
+        let p = validate_request_parts(&msg).unwrap();
+        assert_eq!(Ok(p.top_via), msg.top_via());
+        assert_eq!(p.top_via_value, b"SIP/2.0/UDP h:5070;rport;branch=z9hG4bK1");
+        assert_eq!(Ok(p.from), msg.from());
+        assert_eq!(Ok(p.to), msg.to());
+        assert_eq!(Ok(p.call_id), msg.call_id());
+        assert_eq!(Ok(p.cseq), msg.cseq());
+        assert_eq!(Ok(p.max_forwards), msg.max_forwards());
+        assert_eq!(p.method, Method::Register);
+        let vias: Vec<_> = p.vias.iter().collect();
+        let want: Vec<_> = msg
+            .headers()
+            .enumerate()
+            .filter(|(_, h)| h.name == HeaderName::Via)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(vias, want);
+        let at = |i: usize| msg.header_at_index(i).map(|h| h.name);
+        assert_eq!(at(p.from_index), Some(HeaderName::From));
+        assert_eq!(at(p.to_index), Some(HeaderName::To));
+        assert_eq!(at(p.call_id_index), Some(HeaderName::CallId));
+        assert_eq!(at(p.cseq_index), Some(HeaderName::CSeq));
+        assert_eq!(p.require_index.and_then(at), Some(HeaderName::Require));
+    }
+
+    #[test]
     fn accepts_and_rejects() {
         assert_eq!(check(OK), Ok(()));
         assert_eq!(
