@@ -126,6 +126,11 @@ async fn tcp_v1_and_v2_give_the_proxied_source() {
         .unwrap();
     assert_eq!(who(&mut c).await, format!("FROM {own}\r\n"));
     assert_eq!(eng.counters.total().dropped_total(), 0);
+    // A connection still waiting for its header (10 s timeout) does not hold up shutdown.
+    let _waiting = TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (_, took) = eng.stop();
+    assert!(took < Duration::from_secs(2), "{took:?}");
 }
 
 #[tokio::test]

@@ -112,7 +112,13 @@ async fn connection<H: Handler>(
 ) {
     if proxy_protocol {
         let header = tokio::time::timeout(ctx.limits.header_timeout, read_proxy_header(&mut tcp));
-        match header.await {
+        // No message is in flight yet: shutdown closes the connection at once.
+        let header = tokio::select! {
+            biased;
+            _ = ctx.shutdown.wait() => return,
+            h = header => h,
+        };
+        match header {
             Ok(Ok(source)) => remote = source.unwrap_or(remote),
             Ok(Err(e)) => {
                 tracing::debug!(%remote, error = %e, "PROXY protocol header rejected");
