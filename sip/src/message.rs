@@ -15,24 +15,25 @@ use crate::start_line::{parse_start, RawStart, StartLine};
 /// Most header fields a message may have (more is [`ParseError::TooManyHeaders`]).
 pub const MAX_HEADERS: usize = 128;
 
-/// One header field's offsets within the message.
+/// One header field's offsets within the message. Fields are contiguous, so a field's line
+/// ends where the next one starts (the last one where the blank line starts): no end offset
+/// is stored, which keeps a span at 16 bytes.
 #[derive(Debug, Clone, Copy)]
 struct Span {
     start: u32,
     value_start: u32,
     value_end: u32,
-    end: u32,
     name_len: u16,
     name: HeaderName,
 }
 
+/// Filler for unused slots (never read); all zero bytes but the name, so cheap to fill.
 const EMPTY_SPAN: Span = Span {
     start: 0,
     value_start: 0,
     value_end: 0,
-    end: 0,
     name_len: 0,
-    name: HeaderName::Other,
+    name: HeaderName::Via,
 };
 
 /// One header field as it appears on the wire.
@@ -132,7 +133,6 @@ pub fn parse(input: &[u8]) -> Result<Message<'_>, ParseError> {
                     .and_then(|i| spans.get_mut(i))
                     .ok_or(ParseError::BadHeader { line: line_no })?;
                 prev.value_end = off(content_end)?;
-                prev.end = off(line_end)?;
             }
             _ => {
                 let name_len = rest
@@ -158,7 +158,6 @@ pub fn parse(input: &[u8]) -> Result<Message<'_>, ParseError> {
                     start: off(pos)?,
                     value_start: off(pos + j + 1)?,
                     value_end: off(content_end)?,
-                    end: off(line_end)?,
                     name_len: u16::try_from(name_len)
                         .map_err(|_| ParseError::BadHeader { line: line_no })?,
                     name,
@@ -212,13 +211,18 @@ pub fn parse(input: &[u8]) -> Result<Message<'_>, ParseError> {
 }
 
 impl<'a> Message<'a> {
+    /// The header field of span `i` (`s` is `self.spans()[i]`).
     #[inline]
-    fn header_at(&self, s: &Span) -> Header<'a> {
-        let (start, vs, ve, end) = (
+    fn header_at(&self, i: usize, s: &Span) -> Header<'a> {
+        let end = match self.spans().get(i + 1) {
+            Some(next) => next.start as usize,
+            // The last field ends where the blank line (CRLF) that closes the head starts.
+            None => (self.head_len as usize).saturating_sub(2),
+        };
+        let (start, vs, ve) = (
             s.start as usize,
             s.value_start as usize,
             s.value_end as usize,
-            s.end as usize,
         );
         Header {
             name: s.name,
@@ -258,7 +262,7 @@ impl<'a> Message<'a> {
     /// The header field at index `i` in wire order.
     #[inline]
     pub fn header_at_index(&self, i: usize) -> Option<Header<'a>> {
-        self.spans().get(i).map(|s| self.header_at(s))
+        self.spans().get(i).map(|s| self.header_at(i, s))
     }
 
     /// Exactly the message: start line through the end of the body (no leading CRLFs, no
@@ -328,7 +332,10 @@ impl<'a> Message<'a> {
 
     /// All header fields in wire order.
     pub fn headers(&self) -> impl Iterator<Item = Header<'a>> + '_ {
-        self.spans().iter().map(|s| self.header_at(s))
+        self.spans()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| self.header_at(i, s))
     }
 
     /// First header field with this name (compact forms match).
@@ -336,16 +343,18 @@ impl<'a> Message<'a> {
     pub fn header(&self, name: HeaderName) -> Option<Header<'a>> {
         self.spans()
             .iter()
-            .find(|s| s.name == name)
-            .map(|s| self.header_at(s))
+            .enumerate()
+            .find(|(_, s)| s.name == name)
+            .map(|(i, s)| self.header_at(i, s))
     }
 
     /// All header fields with this name, in wire order.
     pub fn headers_named(&self, name: HeaderName) -> impl Iterator<Item = Header<'a>> + '_ {
         self.spans()
             .iter()
-            .filter(move |s| s.name == name)
-            .map(|s| self.header_at(s))
+            .enumerate()
+            .filter(move |(_, s)| s.name == name)
+            .map(|(i, s)| self.header_at(i, s))
     }
 
     /// First header whose raw name equals `name` case-insensitively (for extension headers).
