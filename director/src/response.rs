@@ -268,8 +268,56 @@ fn write_top_via_parsed(
         out.push(b':');
         push_decimal(out, u64::from(port));
     }
+    let wants_rport = if via.params.iter().any(u8::is_ascii_whitespace) {
+        push_via_params_general(out, via.params)
+    } else {
+        push_via_params_plain(out, via.params)
+    };
+    out.extend_from_slice(b";received=");
+    push_ip(out, source);
+    if wants_rport {
+        out.extend_from_slice(b";rport=");
+        push_decimal(out, u64::from(source.port()));
+    }
+    push_unfolded(out, rest);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Copies the top Via's parameters but `received` and `rport` (and empty ones), each as
+/// `;param`; true when `rport` was there. For parameters without white space (the usual
+/// case): runs of kept parameters are copied as one slice, since nothing needs trimming or
+/// unfolding.
+fn push_via_params_plain(out: &mut Vec<u8>, params: &[u8]) -> bool {
     let mut wants_rport = false;
-    for param in via.params.split(|&b| b == b';') {
+    let mut run: Option<(usize, usize)> = None;
+    let mut at = 0;
+    for param in params.split(|&b| b == b';') {
+        let (start, end) = (at, at + param.len());
+        at = end + 1;
+        let name = param.split(|&b| b == b'=').next().unwrap_or(param);
+        let is_rport = name.eq_ignore_ascii_case(b"rport");
+        wants_rport |= is_rport;
+        if name.is_empty() || is_rport || name.eq_ignore_ascii_case(b"received") {
+            if let Some((a, b)) = run.take() {
+                out.push(b';');
+                out.extend_from_slice(params.get(a..b).unwrap_or(&[]));
+            }
+        } else {
+            run = Some((run.map_or(start, |(a, _)| a), end));
+        }
+    }
+    if let Some((a, b)) = run {
+        out.push(b';');
+        out.extend_from_slice(params.get(a..b).unwrap_or(&[]));
+    }
+    wants_rport
+}
+
+/// [`push_via_params_plain`] for parameters with white space or folds: each trimmed and
+/// unfolded.
+fn push_via_params_general(out: &mut Vec<u8>, params: &[u8]) -> bool {
+    let mut wants_rport = false;
+    for param in params.split(|&b| b == b';') {
         let param = param.trim_ascii();
         let name = param
             .split(|&b| b == b'=')
@@ -286,14 +334,7 @@ fn write_top_via_parsed(
         out.push(b';');
         push_unfolded(out, param);
     }
-    out.extend_from_slice(b";received=");
-    push_ip(out, source);
-    if wants_rport {
-        out.extend_from_slice(b";rport=");
-        push_decimal(out, u64::from(source.port()));
-    }
-    push_unfolded(out, rest);
-    out.extend_from_slice(b"\r\n");
+    wants_rport
 }
 
 /// Content-Length and the blank line that ends every response we send.
@@ -403,6 +444,26 @@ fn push_unfolded(out: &mut Vec<u8>, value: &[u8]) {
 mod tests {
     use super::*;
 
+    /// The run-copying parameter writer agrees with the one that trims and unfolds each.
+    #[test]
+    fn plain_via_params_match_general() {
+        for params in [
+            &b"branch=z9hG4bK1;rport"[..],
+            b"rport;branch=x",
+            b"a;;b;received=1.2.3.4;RPORT=7;c=d;Received",
+            b"",
+            b";",
+            b"x=\"q;r\";y",
+            b"rport",
+            b"branch=a;maddr=b;ttl=1",
+        ] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let ra = push_via_params_plain(&mut a, params);
+            let rb = push_via_params_general(&mut b, params);
+            assert_eq!((a, ra), (b, rb), "{}", String::from_utf8_lossy(params));
+        }
+    }
+
     /// The validated writer gives the same bytes as the general one, however the request
     /// spells its headers.
     #[test]
@@ -411,6 +472,9 @@ mod tests {
             "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c1\r\nCSeq: 1 REGISTER\r\n",
             "v: SIP/2.0/UDP h;received=1.2.3.4;branch=z9hG4bK2, SIP/2.0/TCP g;branch=x\r\nVia: SIP/2.0/TLS k\r\nf: \"A, B\" <sip:a@b>;tag=9\r\nt: <sip:a@b>;tag=old\r\ni: c2\r\nCSeq: 2 REGISTER\r\n",
             "Via :  SIP/2.0/UDP h;rport=9;branch=z9hG4bK3\r\nFROM: <sip:a@b>\r\nTo:\r\n <sip:a@b>\r\nCall-ID:c3\r\nCSeq: 3\r\n REGISTER\r\nMax-Forwards: 5\r\n",
+            "Via: SIP/2.0/UDP h;rport;x=1;received=9.9.9.9;y;RPORT=5;z\r\nVia: SIP/2.0/UDP h2;a ; rport\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c5\r\nCSeq: 5 REGISTER\r\n",
+            "Via: SIP/2.0/UDP h;received=1.1.1.1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c6\r\nCSeq: 6 REGISTER\r\n",
+            "Via: SIP/2.0/UDP h ; branch=z9hG4bK7 ;rport\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c7\r\nCSeq: 7 REGISTER\r\n",
             "Via: SIP/2.0/UDP [::1]:5070;branch=z9hG4bK4\r\nVia: SIP/2.0/UDP x;branch=y\r\nFrom: sip:a@b;tag=2\r\nTo: sip:a@b\r\nCall-ID: c4\r\nCSeq: 4 REGISTER\r\nContact: <sip:a@h>\r\n",
         ];
         let sources: [SocketAddr; 2] = [

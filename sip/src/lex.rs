@@ -118,6 +118,11 @@ impl<'a> Iterator for CommaSplit<'a> {
 
     fn next(&mut self) -> Option<&'a [u8]> {
         let s = self.rest?;
+        // Most values hold one element: without a comma there is nothing to split.
+        if memchr::memchr(b',', s).is_none() {
+            self.rest = None;
+            return Some(s);
+        }
         let mut i = 0;
         let mut in_angle = false;
         while let Some(&b) = s.get(i) {
