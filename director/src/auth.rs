@@ -15,9 +15,9 @@ mod gate;
 pub mod nonce;
 pub mod verify;
 
-pub(crate) use gate::gate;
 pub use algorithm::Algorithm;
 pub use credentials::{Credentials, CredentialsError, CredentialsProblem};
+pub(crate) use gate::gate;
 pub use nonce::NonceKey;
 pub use verify::{AuthMode, Authenticator, Check, ClientFields, Subject};
 
