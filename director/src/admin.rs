@@ -33,6 +33,8 @@ pub struct AdminContext {
     pub stats: Arc<DecisionStats>,
     /// Dataplane counters.
     pub counters: Arc<dataplane::Counters>,
+    /// The TLS listeners' certificates, reloaded by `POST /reload` as by SIGHUP.
+    pub tls: crate::tls::TlsReload,
 }
 
 /// Serves `listener` on a new thread until the process exits.

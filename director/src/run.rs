@@ -111,6 +111,7 @@ pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
             control: control.clone(),
             stats: Arc::clone(&stats),
             counters: engine.counters(),
+            tls: tls::TlsReload::new(tls_listeners.clone(), engine_handle.clone()),
         };
         admin::spawn(listener, ctx).map_err(RunError::Signals)?;
         let mut stdout = std::io::stdout().lock();
@@ -148,7 +149,7 @@ pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
                     return;
                 }
                 Signal::Hangup => {
-                    reload_tls(&tls_listeners, &engine_handle);
+                    tls::reload_and_log(&tls_listeners, &engine_handle, "SIGHUP");
                     control.request_reload("SIGHUP");
                 }
             }
@@ -162,21 +163,6 @@ pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
         .collect();
     tracing::info!(?totals, decisions = %summary.join(" "), "stopped");
     Ok(())
-}
-
-/// SIGHUP, TLS part: new certificates for new handshakes, open connections untouched.
-fn reload_tls(listeners: &[config::Listener], handle: &dataplane::EngineHandle) {
-    let (reloaded, errors) = tls::reload_all(listeners, handle);
-    for e in &errors {
-        tracing::error!(error = %e, "TLS reload failed; the listener keeps its certificate");
-    }
-    if reloaded > 0 {
-        tracing::info!(
-            reloaded,
-            failed = errors.len(),
-            "SIGHUP: TLS certificates reloaded"
-        );
-    }
 }
 
 fn announce(engine: &dataplane::BoundEngine, workers: usize) {

@@ -137,3 +137,43 @@ pub fn reload_all(
     }
     (reloaded, errors)
 }
+
+/// Reloads every TLS listener's files and logs the outcome: new certificates for new
+/// handshakes, open connections untouched; a listener whose files fail keeps its certificate.
+pub fn reload_and_log(
+    listeners: &[crate::config::Listener],
+    handle: &dataplane::EngineHandle,
+    source: &str,
+) {
+    let (reloaded, errors) = reload_all(listeners, handle);
+    for e in &errors {
+        tracing::error!(error = %e, source, "TLS reload failed; the listener keeps its certificate");
+    }
+    if reloaded > 0 {
+        tracing::info!(
+            reloaded,
+            failed = errors.len(),
+            source,
+            "TLS certificates reloaded"
+        );
+    }
+}
+
+/// What the admin API needs to reload certificates: the configured listeners and the engine.
+#[derive(Debug, Clone)]
+pub struct TlsReload {
+    listeners: Vec<crate::config::Listener>,
+    handle: dataplane::EngineHandle,
+}
+
+impl TlsReload {
+    /// Reloads `listeners` through `handle`.
+    pub fn new(listeners: Vec<crate::config::Listener>, handle: dataplane::EngineHandle) -> Self {
+        TlsReload { listeners, handle }
+    }
+
+    /// Re-reads every TLS listener's files (see [`reload_and_log`]).
+    pub fn reload(&self, source: &str) {
+        reload_and_log(&self.listeners, &self.handle, source);
+    }
+}

@@ -115,11 +115,15 @@ pub async fn handle(ctx: &AdminContext, method: &Method, path: &str, query: &str
                 Err(e) => Reply::error(503, e.to_string()),
             }
         }
-        (&Method::POST, ["reload"]) => match ctx.control.reload("admin").await {
-            Ok(Ok(summary)) => Reply::json(200, &serde_json::json!({ "reloaded": summary })),
-            Ok(Err(e)) => Reply::error(422, e),
-            Err(e) => Reply::error(503, e.to_string()),
-        },
+        (&Method::POST, ["reload"]) => {
+            // Certificates first (as on SIGHUP), then the topology.
+            ctx.tls.reload("admin");
+            match ctx.control.reload("admin").await {
+                Ok(Ok(summary)) => Reply::json(200, &serde_json::json!({ "reloaded": summary })),
+                Ok(Err(e)) => Reply::error(422, e),
+                Err(e) => Reply::error(503, e.to_string()),
+            }
+        }
         (
             _,
             ["metrics" | "healthz" | "user-pool-info" | "user-route" | "registrars" | "reload"],
