@@ -257,16 +257,20 @@ fn write_top_via_parsed(
         out.extend_from_slice(b"\r\n");
         return;
     };
-    out.extend_from_slice(via.protocol);
-    out.push(b'/');
-    out.extend_from_slice(via.version);
-    out.push(b'/');
-    out.extend_from_slice(via.transport);
-    out.push(b' ');
-    out.extend_from_slice(via.host);
-    if let Some(port) = via.port {
-        out.push(b':');
-        push_decimal(out, u64::from(port));
+    if let Some(sent_by) = canonical_sent_by(value, &via) {
+        out.extend_from_slice(sent_by);
+    } else {
+        out.extend_from_slice(via.protocol);
+        out.push(b'/');
+        out.extend_from_slice(via.version);
+        out.push(b'/');
+        out.extend_from_slice(via.transport);
+        out.push(b' ');
+        out.extend_from_slice(via.host);
+        if let Some(port) = via.port {
+            out.push(b':');
+            push_decimal(out, u64::from(port));
+        }
     }
     let wants_rport = if via.params.iter().any(u8::is_ascii_whitespace) {
         push_via_params_general(out, via.params)
@@ -281,6 +285,52 @@ fn write_top_via_parsed(
     }
     push_unfolded(out, rest);
     out.extend_from_slice(b"\r\n");
+}
+
+/// The `SIP/2.0/UDP host[:port]` start of `value` when the request wrote it exactly as the
+/// piece-by-piece copy would (no white space around `/` or `:`, one space before the host, the
+/// port without leading zeros), so it can be copied as one slice. `via` was parsed from the
+/// start of `value`.
+fn canonical_sent_by<'v>(value: &'v [u8], via: &Via<'_>) -> Option<&'v [u8]> {
+    let base = value.as_ptr() as usize;
+    let at = |s: &[u8]| (s.as_ptr() as usize).wrapping_sub(base);
+    let version_at = via.protocol.len() + 1;
+    let transport_at = version_at + via.version.len() + 1;
+    let host_at = transport_at + via.transport.len() + 1;
+    let host_end = host_at + via.host.len();
+    let laid_out = at(via.protocol) == 0
+        && at(via.version) == version_at
+        && at(via.transport) == transport_at
+        && at(via.host) == host_at
+        && value.get(version_at - 1) == Some(&b'/')
+        && value.get(transport_at - 1) == Some(&b'/')
+        && value.get(host_at - 1) == Some(&b' ');
+    if !laid_out {
+        return None;
+    }
+    let end = match via.port {
+        None => host_end,
+        Some(port) => {
+            let mut buf = [0u8; 5];
+            let mut i = buf.len();
+            let mut v = port;
+            loop {
+                i -= 1;
+                buf[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+                if v == 0 {
+                    break;
+                }
+            }
+            let want = &buf[i..];
+            let written = value.get(host_end + 1..host_end + 1 + want.len())?;
+            if value.get(host_end) != Some(&b':') || written != want {
+                return None;
+            }
+            host_end + 1 + want.len()
+        }
+    };
+    value.get(..end)
 }
 
 /// Copies the top Via's parameters but `received` and `rport` (and empty ones), each as
@@ -478,6 +528,41 @@ mod tests {
         }
     }
 
+    /// Where the sent-by prefix is copied whole, it equals the piece-by-piece copy.
+    #[test]
+    fn canonical_sent_by_equals_pieces() {
+        let cases: [(&[u8], bool); 8] = [
+            (b"SIP/2.0/UDP 10.0.0.1:5060;branch=x", true),
+            (b"SIP/2.0/UDP [::1]:0", true),
+            (b"SIP/2.0/TCP host.example.com;rport", true),
+            (b"SIP/2.0/UDP h:05060;branch=x", false),
+            (b"SIP / 2.0/UDP h", false),
+            (b"SIP/2.0/UDP\th", false),
+            (b"SIP/2.0/UDP  h:1", false),
+            (b"SIP/2.0/UDP h : 1", false),
+        ];
+        for (value, whole) in cases {
+            let via = Via::parse(value).unwrap();
+            let mut pieces = Vec::new();
+            pieces.extend_from_slice(via.protocol);
+            pieces.push(b'/');
+            pieces.extend_from_slice(via.version);
+            pieces.push(b'/');
+            pieces.extend_from_slice(via.transport);
+            pieces.push(b' ');
+            pieces.extend_from_slice(via.host);
+            if let Some(port) = via.port {
+                pieces.push(b':');
+                push_decimal(&mut pieces, u64::from(port));
+            }
+            let got = canonical_sent_by(value, &via);
+            assert_eq!(got.is_some(), whole, "{}", String::from_utf8_lossy(value));
+            if let Some(got) = got {
+                assert_eq!(got, &pieces[..]);
+            }
+        }
+    }
+
     /// The run-copying parameter writer agrees with the one that trims and unfolds each.
     #[test]
     fn plain_via_params_match_general() {
@@ -507,6 +592,8 @@ mod tests {
             "v: SIP/2.0/UDP h;received=1.2.3.4;branch=z9hG4bK2, SIP/2.0/TCP g;branch=x\r\nVia: SIP/2.0/TLS k\r\nf: \"A, B\" <sip:a@b>;tag=9\r\nt: <sip:a@b>;tag=old\r\ni: c2\r\nCSeq: 2 REGISTER\r\n",
             "Via :  SIP/2.0/UDP h;rport=9;branch=z9hG4bK3\r\nFROM: <sip:a@b>\r\nTo:\r\n <sip:a@b>\r\nCall-ID:c3\r\nCSeq: 3\r\n REGISTER\r\nMax-Forwards: 5\r\n",
             "Via: SIP/2.0/UDP h;rport;x=1;received=9.9.9.9;y;RPORT=5;z\r\nVia: SIP/2.0/UDP h2;a ; rport\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c5\r\nCSeq: 5 REGISTER\r\n",
+            "Via: SIP/2.0/UDP h:05060;branch=z9hG4bK8\r\nv: SIP / 2.0 / UDP h2 : 7;x\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c8\r\nCSeq: 8 REGISTER\r\n",
+            "Via: SIP/2.0/UDP\th:0;branch=z9hG4bK9\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c9\r\nCSeq: 9 REGISTER\r\n",
             "Via: SIP/2.0/UDP h;received=1.1.1.1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c6\r\nCSeq: 6 REGISTER\r\n",
             "Via: SIP/2.0/UDP h ; branch=z9hG4bK7 ;rport\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c7\r\nCSeq: 7 REGISTER\r\n",
             "Via: SIP/2.0/UDP [::1]:5070;branch=z9hG4bK4\r\nVia: SIP/2.0/UDP x;branch=y\r\nFrom: sip:a@b;tag=2\r\nTo: sip:a@b\r\nCall-ID: c4\r\nCSeq: 4 REGISTER\r\nContact: <sip:a@h>\r\n",
