@@ -445,13 +445,26 @@ fn push_ip(out: &mut Vec<u8>, addr: SocketAddr) {
     use std::io::Write;
     match addr {
         SocketAddr::V4(a) => {
-            let o = a.ip().octets();
-            for (i, b) in o.iter().enumerate() {
+            // Formatted on the stack, then one copy.
+            let mut buf = [0u8; 15];
+            let mut n = 0;
+            for (i, &b) in a.ip().octets().iter().enumerate() {
                 if i > 0 {
-                    out.push(b'.');
+                    buf[n] = b'.';
+                    n += 1;
                 }
-                push_decimal(out, u64::from(*b));
+                if b >= 100 {
+                    buf[n] = b'0' + b / 100;
+                    n += 1;
+                }
+                if b >= 10 {
+                    buf[n] = b'0' + (b / 10) % 10;
+                    n += 1;
+                }
+                buf[n] = b'0' + b % 10;
+                n += 1;
             }
+            out.extend_from_slice(&buf[..n]);
         }
         // RFC 3261 `received` takes the bare IPv6 address; Vec writes cannot fail.
         SocketAddr::V6(a) => {
@@ -462,6 +475,10 @@ fn push_ip(out: &mut Vec<u8>, addr: SocketAddr) {
 
 /// End of the first comma-separated value of a header, skipping commas inside quoted strings.
 pub(crate) fn first_value_end(v: &[u8]) -> usize {
+    // Without a comma there is one value (the usual case): no byte-by-byte quote tracking.
+    if memchr::memchr(b',', v).is_none() {
+        return v.len();
+    }
     let mut in_quotes = false;
     let mut escaped = false;
     for (i, &b) in v.iter().enumerate() {
@@ -526,6 +543,29 @@ mod tests {
             push_tag_of(&mut got, &call_id, &from_tag);
             assert_eq!(got, want, "{c} {f}");
         }
+    }
+
+    #[test]
+    fn ipv4_received_is_dotted_decimal() {
+        for ip in [
+            "0.0.0.0",
+            "1.2.3.4",
+            "10.100.255.9",
+            "255.255.255.255",
+            "192.0.2.10",
+        ] {
+            let mut out = Vec::new();
+            push_ip(&mut out, SocketAddr::new(ip.parse().unwrap(), 1));
+            assert_eq!(out, ip.as_bytes());
+        }
+    }
+
+    #[test]
+    fn first_value_end_with_and_without_commas() {
+        assert_eq!(first_value_end(b"a;b=c"), 5);
+        assert_eq!(first_value_end(b"a, b"), 1);
+        assert_eq!(first_value_end(b"\"x,y\" a, b"), 7);
+        assert_eq!(first_value_end(b""), 0);
     }
 
     /// Where the sent-by prefix is copied whole, it equals the piece-by-piece copy.
