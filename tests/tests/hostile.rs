@@ -1,7 +1,8 @@
-//! Hostile traffic during a real load: while `loadgen` registers users over UDP and TCP (every
-//! 301 checked with `--verify`), an attacker floods the same director with the RFC 4475 invalid
-//! messages, truncated and bit-flipped copies of them and random garbage, over UDP and TCP
-//! (including half-sent messages left hanging). The legitimate run must see zero errors.
+//! Hostile traffic during a real load: while `loadgen` registers users over UDP, TCP and TLS
+//! (every 301 checked with `--verify`), an attacker floods the same director with the RFC 4475
+//! invalid messages, truncated and bit-flipped copies of them and random garbage, over UDP, TCP
+//! and TLS (including half-sent messages left hanging, and plain-text garbage thrown at the TLS
+//! port). The legitimate runs must see zero errors.
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -11,7 +12,42 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConnection, StreamOwned};
+use system_tests::process::scratch_dir;
 use system_tests::{bin, workspace_root, Director, Topology};
+
+/// Where the attacker aims, and the certificate its TLS client trusts.
+struct Targets {
+    udp: SocketAddr,
+    tcp: SocketAddr,
+    tls: SocketAddr,
+    tls_client: Arc<rustls::ClientConfig>,
+}
+
+fn tls_client(cert: CertificateDer<'static>) -> Option<Arc<rustls::ClientConfig>> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).ok()?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Some(Arc::new(cfg))
+}
+
+/// Completes a TLS handshake with the director and writes `bytes` inside the session.
+fn tls_send(t: &Targets, bytes: &[u8]) -> Option<StreamOwned<ClientConnection, TcpStream>> {
+    let tcp = TcpStream::connect(t.tls).ok()?;
+    tcp.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    let name = ServerName::try_from("localhost").ok()?;
+    let conn = ClientConnection::new(Arc::clone(&t.tls_client), name).ok()?;
+    let mut tls = StreamOwned::new(conn, tcp);
+    tls.write_all(bytes).ok()?;
+    tls.flush().ok()?;
+    Some(tls)
+}
 
 fn corpus() -> Vec<Vec<u8>> {
     let dir = std::env::var_os("RFC4475_DIR")
@@ -59,12 +95,14 @@ impl Noise {
     }
 }
 
-fn attack(udp: SocketAddr, tcp: SocketAddr, stop: Arc<AtomicBool>) -> u64 {
+fn attack(t: Targets, stop: Arc<AtomicBool>) -> u64 {
+    let (udp, tcp) = (t.udp, t.tcp);
     let corpus = corpus();
     let sock = UdpSocket::bind("127.0.0.9:0").expect("attacker socket");
     let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
     let mut sent = 0u64;
     let mut hanging = Vec::new();
+    let mut hanging_tls = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         for msg in &corpus {
             let bytes = noise.mangle(msg);
@@ -81,34 +119,50 @@ fn attack(udp: SocketAddr, tcp: SocketAddr, stop: Arc<AtomicBool>) -> u64 {
             let _ = s.write_all(b"REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.9");
             hanging.push(s);
         }
+        // Over TLS: a mangled message inside a real session, a half message left hanging, and
+        // plain-text garbage where a ClientHello should be.
+        let msg = &corpus[(noise.next() as usize) % corpus.len()];
+        if tls_send(&t, &noise.mangle(msg)).is_some() {
+            sent += 1;
+        }
+        if let Some(s) = tls_send(&t, b"REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/TLS") {
+            hanging_tls.push(s);
+        }
+        if let Ok(mut s) = TcpStream::connect(t.tls) {
+            let _ = s.write_all(&noise.mangle(msg));
+            sent += 1;
+        }
         std::thread::sleep(Duration::from_millis(5));
     }
     sent
 }
 
 fn loadgen(target: SocketAddr, transport: &str, config: &std::path::Path) -> std::process::Child {
-    Command::new(bin("loadgen"))
-        .args([
-            "register",
-            "--target",
-            &target.to_string(),
-            "--transport",
-            transport,
-        ])
-        .args([
-            "--rate",
-            "1500",
-            "--duration",
-            "4",
-            "--users",
-            "5000",
-            "--quiet",
-            "--json",
-            "-",
-        ])
-        .arg("--verify")
-        .arg(config)
-        .stdout(std::process::Stdio::piped())
+    let mut cmd = Command::new(bin("loadgen"));
+    cmd.args([
+        "register",
+        "--target",
+        &target.to_string(),
+        "--transport",
+        transport,
+    ])
+    .args([
+        "--rate",
+        "1500",
+        "--duration",
+        "4",
+        "--users",
+        "5000",
+        "--quiet",
+        "--json",
+        "-",
+    ])
+    .arg("--verify")
+    .arg(config);
+    if transport == "tls" {
+        cmd.arg("--tls-insecure");
+    }
+    cmd.stdout(std::process::Stdio::piped())
         .spawn()
         .expect("start loadgen")
 }
@@ -131,18 +185,42 @@ fn check(child: std::process::Child, what: &str) {
 #[test]
 fn garbage_and_torture_messages_do_not_cost_legitimate_users_anything() {
     let topo = Topology::ring(3, 3, false);
-    let director =
-        Director::start(&topo.to_toml(&[("127.0.0.1:0", "udp"), ("127.0.0.1:0", "tcp")], 2));
-    let (udp, tcp) = (director.udp(), director.tcp());
+    let dir = scratch_dir("hostile-tls");
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("rcgen");
+    std::fs::write(dir.join("cert.pem"), ck.cert.pem()).expect("write cert");
+    std::fs::write(dir.join("key.pem"), ck.signing_key.serialize_pem()).expect("write key");
+    let tls_line = format!(
+        "transport = \"tls\"\ncertificate = \"{}\"\nprivate_key = \"{}\"\n",
+        dir.join("cert.pem").display(),
+        dir.join("key.pem").display()
+    );
+    let listeners = [
+        ("127.0.0.1:0", "udp"),
+        ("127.0.0.1:0", "tcp"),
+        ("127.0.0.1:0", "tls"),
+    ];
+    let config = topo
+        .to_toml(&listeners, 2)
+        .replace("transport = \"tls\"\n", &tls_line);
+    let director = Director::start(&config);
+    let targets = Targets {
+        udp: director.udp(),
+        tcp: director.tcp(),
+        tls: director.listening.tls[0],
+        tls_client: tls_client(ck.cert.der().clone()).expect("client config"),
+    };
+    let (udp, tcp, tls) = (targets.udp, targets.tcp, targets.tls);
     let stop = Arc::new(AtomicBool::new(false));
     let attacker = {
         let stop = Arc::clone(&stop);
-        std::thread::spawn(move || attack(udp, tcp, stop))
+        std::thread::spawn(move || attack(targets, stop))
     };
     let udp_run = loadgen(udp, "udp", &director.config_path);
     let tcp_run = loadgen(tcp, "tcp", &director.config_path);
+    let tls_run = loadgen(tls, "tls", &director.config_path);
     check(udp_run, "udp");
     check(tcp_run, "tcp");
+    check(tls_run, "tls");
     stop.store(true, Ordering::Relaxed);
     let sent = attacker.join().expect("attacker");
     assert!(sent > 1000, "attacker sent only {sent}");

@@ -212,7 +212,12 @@ fn listeners(
             (_, None, None) => None,
         };
         let line = src.line(&l.address.span());
-        if let Some(&first_line) = seen.get(&(address, transport.is_stream())) {
+        // Port 0 asks the kernel for a free port: two such listeners never collide.
+        let fixed_port = address.port() != 0;
+        if let Some(&first_line) = seen
+            .get(&(address, transport.is_stream()))
+            .filter(|_| fixed_port)
+        {
             let problem = Problem::DuplicateListener {
                 address: address.to_string(),
                 transport: if transport.is_stream() {
