@@ -9,8 +9,18 @@ use rustls::crypto::{aws_lc_rs, CryptoProvider};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
+/// A certificate verifier that accepts any server certificate but still checks handshake
+/// signatures with the provider's algorithms (so the handshake is real). For liveness probes
+/// and load generation against test certificates, never for identity.
 #[derive(Debug)]
-struct AcceptAny(Arc<CryptoProvider>);
+pub struct AcceptAny(Arc<CryptoProvider>);
+
+impl AcceptAny {
+    /// A verifier using `provider`'s signature algorithms.
+    pub fn new(provider: Arc<CryptoProvider>) -> Self {
+        AcceptAny(provider)
+    }
+}
 
 impl ServerCertVerifier for AcceptAny {
     fn verify_server_cert(
