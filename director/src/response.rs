@@ -311,18 +311,8 @@ fn canonical_sent_by<'v>(value: &'v [u8], via: &Via<'_>) -> Option<&'v [u8]> {
     let end = match via.port {
         None => host_end,
         Some(port) => {
-            let mut buf = [0u8; 5];
-            let mut i = buf.len();
-            let mut v = port;
-            loop {
-                i -= 1;
-                buf[i] = b'0' + (v % 10) as u8;
-                v /= 10;
-                if v == 0 {
-                    break;
-                }
-            }
-            let want = &buf[i..];
+            let mut buf = [0u8; sip::MAX_DECIMAL_LEN];
+            let want = sip::decimal(u64::from(port), &mut buf);
             let written = value.get(host_end + 1..host_end + 1 + want.len())?;
             if value.get(host_end) != Some(&b':') || written != want {
                 return None;
@@ -427,18 +417,9 @@ fn push_hex(out: &mut Vec<u8>, v: u64) {
 }
 
 /// Appends `v` in decimal without going through `fmt` (no allocation, no formatter machinery).
-pub fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
+pub fn push_decimal(out: &mut Vec<u8>, v: u64) {
+    let mut buf = [0u8; sip::MAX_DECIMAL_LEN];
+    out.extend_from_slice(sip::decimal(v, &mut buf));
 }
 
 fn push_ip(out: &mut Vec<u8>, addr: SocketAddr) {

@@ -34,18 +34,9 @@ impl<'a> WBuf<'a> {
 
     /// Appends `n` in decimal.
     #[inline]
-    pub fn dec(&mut self, mut n: u64) -> &mut Self {
-        let mut tmp = [0u8; 20];
-        let mut i = tmp.len();
-        loop {
-            i -= 1;
-            tmp[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.put(&tmp[i..])
+    pub fn dec(&mut self, n: u64) -> &mut Self {
+        let mut tmp = [0u8; sip::MAX_DECIMAL_LEN];
+        self.put(sip::decimal(n, &mut tmp))
     }
 
     /// Appends `n` in lowercase hexadecimal, no leading zeros.

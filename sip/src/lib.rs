@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod accessors;
+mod decimal;
 mod error;
 mod frame;
 pub mod fuzz;
@@ -24,6 +25,7 @@ mod via;
 mod write;
 
 pub use accessors::CSeq;
+pub use decimal::{decimal, MAX_DECIMAL_LEN};
 pub use error::ParseError;
 pub use frame::{frame, Frame, FrameError, Limits};
 pub use header_name::HeaderName;

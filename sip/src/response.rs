@@ -47,20 +47,8 @@ impl<'o> ResponseWriter<'o> {
 
     /// Appends `name: <decimal n>\r\n`.
     pub fn header_u32(&mut self, name: &[u8], n: u32) -> &mut Self {
-        let mut digits = [0u8; 10];
-        let mut i = digits.len();
-        let mut v = n;
-        loop {
-            i -= 1;
-            if let Some(d) = digits.get_mut(i) {
-                *d = b'0' + (v % 10) as u8;
-            }
-            v /= 10;
-            if v == 0 || i == 0 {
-                break;
-            }
-        }
-        self.header(name, digits.get(i..).unwrap_or(&[]))
+        let mut buf = [0u8; crate::MAX_DECIMAL_LEN];
+        self.header(name, crate::decimal(u64::from(n), &mut buf))
     }
 
     /// Copies a request header field's line(s) byte for byte (folding and compact name kept).

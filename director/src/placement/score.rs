@@ -57,8 +57,8 @@ impl<'k> Scorer<'k> {
         let digits_at = id_end + 1;
         let mut best = 0;
         for i in 0..weight.get() {
-            let mut digits = [0u8; MAX_DECIMAL];
-            let digits = decimal(i, &mut digits);
+            let mut digits = [0u8; sip::MAX_DECIMAL_LEN];
+            let digits = sip::decimal(u64::from(i), &mut digits);
             let end = digits_at + digits.len();
             self.buf[digits_at..end].copy_from_slice(digits);
             best = best.max(xxh3_64(&self.buf[..end]));
@@ -69,30 +69,16 @@ impl<'k> Scorer<'k> {
     fn score_streaming(&self, id: &[u8], weight: Weight) -> u64 {
         let mut best = 0;
         for i in 0..weight.get() {
-            let mut digits = [0u8; MAX_DECIMAL];
+            let mut digits = [0u8; sip::MAX_DECIMAL_LEN];
             let mut hasher = Xxh3Default::new();
             hasher.update(self.key);
             hasher.update(&[0]);
             hasher.update(id);
             hasher.update(&[0]);
-            hasher.update(decimal(i, &mut digits));
+            hasher.update(sip::decimal(u64::from(i), &mut digits));
             best = best.max(hasher.digest());
         }
         best
-    }
-}
-
-/// `n` in decimal ASCII, no leading zeros ("0" for zero).
-fn decimal(mut n: u32, out: &mut [u8; MAX_DECIMAL]) -> &[u8] {
-    let mut at = MAX_DECIMAL;
-    loop {
-        at -= 1;
-        // n % 10 < 10, so the cast cannot truncate.
-        out[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &out[at..];
-        }
     }
 }
 
@@ -115,11 +101,10 @@ mod tests {
     }
 
     #[test]
-    fn decimal_forms() {
-        let mut b = [0u8; MAX_DECIMAL];
-        assert_eq!(decimal(0, &mut b), b"0");
-        assert_eq!(decimal(10, &mut b), b"10");
-        assert_eq!(decimal(u32::MAX, &mut b), b"4294967295");
+    fn weight_index_fits_max_decimal() {
+        // The stack-input bound assumes a weight index (u32) takes at most MAX_DECIMAL digits.
+        let mut b = [0u8; sip::MAX_DECIMAL_LEN];
+        assert_eq!(sip::decimal(u64::from(u32::MAX), &mut b).len(), MAX_DECIMAL);
     }
 
     #[test]
