@@ -3,8 +3,6 @@
 //! REGISTERs 503 and decides everything else, every refusal is counted, and nothing is
 //! allocated per message. Rates are 1/s so the bursts decide the outcome, not the clock.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -16,24 +14,9 @@ use director::limiter::Rate;
 use director::snapshot::Snapshot;
 use director::stats::{DecisionStats, Limit};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::allocations_in;
 
 fn register(n: u32, via: &str) -> Vec<u8> {
     format!(
@@ -244,12 +227,13 @@ fn limiting_allocates_nothing_per_message_once_warm() {
         h.on_message(m, &flooder, &mut out);
     }
     let mut actions = Vec::with_capacity(64 * 10);
-    let before = ALLOCS.with(Cell::get);
-    for _ in 0..10 {
-        for m in &msgs {
-            actions.push(h.on_message(m, &flooder, &mut out));
+    let n = allocations_in(|| {
+        for _ in 0..10 {
+            for m in &msgs {
+                actions.push(h.on_message(m, &flooder, &mut out));
+            }
         }
-    }
-    assert_eq!(ALLOCS.with(Cell::get) - before, 0);
+    });
+    assert_eq!(n, 0);
     assert!(actions.iter().all(|a| *a == Action::Reply));
 }
