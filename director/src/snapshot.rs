@@ -30,23 +30,12 @@ impl Snapshot {
     /// A snapshot where every registrar is eligible (no health information yet) and no
     /// address is resolved.
     pub fn all_up(topology: Topology, generation: u64) -> Self {
-        let shape = |v| -> Vec<Vec<bool>> {
-            topology
-                .pools()
-                .iter()
-                .map(|p| vec![v; p.registrars().len()])
-                .collect()
-        };
-        let eligible = shape(true);
-        Snapshot {
-            not_drained: eligible.clone(),
-            eligible,
-            failed_over: vec![false; topology.pools().len()],
-            addrs: Vec::new(),
-            slots: Vec::new(),
-            topology,
-            generation,
-        }
+        let eligible = topology
+            .pools()
+            .iter()
+            .map(|p| vec![true; p.registrars().len()])
+            .collect();
+        Self::with_eligibility(topology, eligible, generation)
     }
 
     /// A snapshot with explicit eligibility, indexed like the topology's pools and registrars.
