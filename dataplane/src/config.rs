@@ -127,8 +127,11 @@ pub struct EngineConfig {
     pub udp_backend: UdpBackend,
     /// Limits.
     pub limits: Limits,
-    /// Client configuration for outbound TLS connections (`Action::Send` over TLS); without
-    /// one, such sends are dropped as `NoRoute`. The server name checked is the destination's
-    /// IP address.
+    /// Client configuration for outbound TLS connections (`Action::Send` over TLS): the trust
+    /// anchors (or verifier) for the peer's certificate and any client certificate. Without
+    /// one, such sends are dropped as `NoRoute`. The server name sent (SNI) and verified is
+    /// [`crate::Handler::tls_server_name`] for the destination, else its IP address. The
+    /// initial value; [`crate::EngineHandle::reload_tls_client`] replaces it while running
+    /// (new connections only).
     pub tls_client: Option<Arc<rustls::ClientConfig>>,
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tokio::net::UdpSocket;
 
 use crate::counters::WorkerCounters;
+use crate::handle::TlsClientSlot;
 use crate::handoff::{hand_off, Peers};
 use crate::stream::{open_outbound, BufferPool, Refused, Registry};
 use crate::{
@@ -36,8 +37,8 @@ pub(crate) struct WorkerCtx<H> {
     pub stream_out: RefCell<Vec<u8>>,
     /// Every worker's handoff inbox, for connections owned by other workers.
     pub peers: Peers,
-    /// Client configuration for outbound TLS connections.
-    pub tls_client: Option<Arc<rustls::ClientConfig>>,
+    /// Client configuration for outbound TLS connections (the engine's reloadable slot).
+    pub tls_client: TlsClientSlot,
     /// This context itself, for spawning outbound connection tasks.
     me: Weak<WorkerCtx<H>>,
 }
@@ -99,7 +100,7 @@ impl<H> WorkerCtx<H> {
         shutdown: Shutdown,
         udp: Vec<(SocketAddr, Rc<UdpSocket>)>,
         peers: Peers,
-        tls_client: Option<Arc<rustls::ClientConfig>>,
+        tls_client: TlsClientSlot,
         me: Weak<WorkerCtx<H>>,
     ) -> Self {
         let frame_limits = FrameLimits {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::thread;
 
 use crate::bind::{bind_listener, BoundListener};
-use crate::handle::EngineHandle;
+use crate::handle::{EngineHandle, TlsClientSlot};
 use crate::handoff::inboxes;
 use crate::udp::resolve_backend;
 use crate::worker::{run_worker, WorkerSetup, WorkerSocket};
@@ -25,6 +25,8 @@ pub struct BoundEngine {
     workers: usize,
     backend: UdpBackend,
     listeners: Vec<BoundListener>,
+    /// The client configuration of outbound TLS connections (reloadable through the handle).
+    tls_client: TlsClientSlot,
     counters: Arc<Counters>,
 }
 
@@ -46,8 +48,10 @@ impl Engine {
             .iter()
             .map(|spec| bind_listener(spec, workers))
             .collect::<Result<Vec<_>, _>>()?;
+        let tls_client = Arc::new(arc_swap::ArcSwapOption::new(cfg.tls_client.clone()));
         Ok(BoundEngine {
             cfg,
+            tls_client,
             workers,
             backend,
             listeners,
@@ -65,13 +69,14 @@ impl BoundEngine {
             .collect()
     }
 
-    /// A cloneable handle for the control plane (TLS reload, counters), usable from any thread
+    /// A cloneable handle for the control plane (TLS server and client reload, counters), usable from any thread
     /// while the engine runs.
     pub fn handle(&self) -> EngineHandle {
         EngineHandle::new(
             self.listeners
                 .iter()
                 .map(|l| (l.transport, l.addr, l.tls.clone())),
+            self.tls_client.clone(),
             self.counters.clone(),
         )
     }
@@ -104,6 +109,7 @@ impl BoundEngine {
             workers,
             backend,
             listeners,
+            tls_client,
             counters,
         } = self;
         let mut per_worker: Vec<Vec<WorkerSocket>> = (0..workers).map(|_| Vec::new()).collect();
@@ -129,7 +135,7 @@ impl BoundEngine {
                 counters: counters.clone(),
                 sockets,
                 peers: peers.clone(),
-                tls_client: cfg.tls_client.clone(),
+                tls_client: tls_client.clone(),
                 inbox,
             };
             let handler = handler.clone();

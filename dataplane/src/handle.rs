@@ -1,10 +1,11 @@
 //! A cloneable handle on a bound or running engine, for the control plane: replacing a TLS
-//! listener's server configuration (certificate reload) and reading counters, from any thread.
+//! listener's server configuration (certificate reload) or the client configuration of
+//! outbound TLS connections, and reading counters, from any thread.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 
 use crate::{Counters, EngineError, Transport};
 
@@ -12,6 +13,11 @@ use crate::{Counters, EngineError, Transport};
 /// Each accepted connection handshakes with the configuration current at accept time, so a
 /// store affects new connections only.
 pub(crate) type TlsSlot = Arc<ArcSwap<rustls::ServerConfig>>;
+
+/// The live client configuration of outbound TLS connections, shared by every worker. Each new
+/// outbound connection handshakes with the configuration current when it is opened; `None`:
+/// such sends are dropped as `NoRoute`.
+pub(crate) type TlsClientSlot = Arc<ArcSwapOption<rustls::ClientConfig>>;
 
 /// One listener as seen by the handle.
 #[derive(Debug)]
@@ -26,12 +32,14 @@ struct ListenerEntry {
 #[derive(Debug, Clone)]
 pub struct EngineHandle {
     listeners: Arc<[ListenerEntry]>,
+    tls_client: TlsClientSlot,
     counters: Arc<Counters>,
 }
 
 impl EngineHandle {
     pub(crate) fn new(
         listeners: impl Iterator<Item = (Transport, SocketAddr, Option<TlsSlot>)>,
+        tls_client: TlsClientSlot,
         counters: Arc<Counters>,
     ) -> Self {
         EngineHandle {
@@ -42,6 +50,7 @@ impl EngineHandle {
                     tls,
                 })
                 .collect(),
+            tls_client,
             counters,
         }
     }
@@ -88,6 +97,18 @@ impl EngineHandle {
             .tls
             .as_ref()
             .map(|s| s.load_full())
+    }
+
+    /// Replaces the client configuration of outbound TLS connections (`Action::Send` over TLS,
+    /// see [`crate::EngineConfig::tls_client`]). Connections already established keep their
+    /// session; connections opened afterwards use `config`. `None` drops such sends again.
+    pub fn reload_tls_client(&self, config: Option<Arc<rustls::ClientConfig>>) {
+        self.tls_client.store(config);
+    }
+
+    /// The client configuration new outbound TLS connections use now.
+    pub fn tls_client_config(&self) -> Option<Arc<rustls::ClientConfig>> {
+        self.tls_client.load_full()
     }
 
     /// The listeners' resolved addresses, in bind order.

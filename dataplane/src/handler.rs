@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 
+use rustls::pki_types::ServerName;
+
 use crate::{ConnId, FrameError, Peer, Transport};
 
 /// What to do with the bytes the handler wrote into `out`.
@@ -48,5 +50,13 @@ pub trait Handler: Send + Sync + 'static {
     ) -> Action {
         let _ = (head, err, peer, out);
         Action::Drop
+    }
+
+    /// The server name to send (SNI) and to verify the certificate against when the engine
+    /// opens a new outbound TLS connection to `to` (not called for reused connections, nor on
+    /// the message path). `None`: the destination's IP address.
+    fn tls_server_name(&self, to: SocketAddr) -> Option<ServerName<'static>> {
+        let _ = to;
+        None
     }
 }

@@ -11,7 +11,7 @@ use tokio::task::LocalSet;
 
 use crate::affinity::pin_current_thread;
 use crate::ctx::WorkerCtx;
-use crate::handle::TlsSlot;
+use crate::handle::{TlsClientSlot, TlsSlot};
 use crate::handoff::{run_inbox, Handoff, Peers};
 use crate::{
     stream, udp, Counters, Handler, Limits, ProxyProtocol, Shutdown, Transport, UdpBackend,
@@ -38,8 +38,8 @@ pub(crate) struct WorkerSetup {
     pub sockets: Vec<WorkerSocket>,
     /// Every worker's handoff inbox.
     pub peers: Peers,
-    /// Client configuration for outbound TLS connections.
-    pub tls_client: Option<Arc<rustls::ClientConfig>>,
+    /// Client configuration for outbound TLS connections (the engine's reloadable slot).
+    pub tls_client: TlsClientSlot,
     /// This worker's own inbox.
     pub inbox: tokio::sync::mpsc::Receiver<Handoff>,
 }

@@ -1,11 +1,12 @@
 //! Outbound stream connections for `Action::Send` over TCP or TLS when no connection to the
 //! destination exists on this worker: the connection is registered at once (so later sends to
 //! the same address reuse it, queueing while it connects), then connected (and for TLS,
-//! handshaken with the engine's client configuration, the server name being the destination's
-//! IP address), then served like an inbound connection: what the peer sends back goes to the
+//! handshaken with the engine's current client configuration, the server name being the
+//! handler's [`Handler::tls_server_name`] for the destination, else its IP address), then served like an inbound connection: what the peer sends back goes to the
 //! handler. A failed connect drops what was queued, counted as `SendFailed`.
 
 use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -30,8 +31,8 @@ pub(crate) fn open_outbound<H: Handler>(
     let tls = match transport {
         Transport::Udp => return false,
         Transport::Tcp => None,
-        Transport::Tls => match &ctx.tls_client {
-            Some(cfg) => Some(cfg.clone()),
+        Transport::Tls => match ctx.tls_client.load_full() {
+            Some(cfg) => Some((cfg, server_name(ctx, to))),
             None => return false,
         },
     };
@@ -51,11 +52,22 @@ pub(crate) fn open_outbound<H: Handler>(
     true
 }
 
+/// The name to present and verify for a new TLS connection to `to`: the handler's answer (a
+/// panic there counts as `HandlerPanic` and falls back), else the IP address.
+fn server_name<H: Handler>(ctx: &WorkerCtx<H>, to: SocketAddr) -> ServerName<'static> {
+    let asked = catch_unwind(AssertUnwindSafe(|| ctx.handler.tls_server_name(to)));
+    let name = asked.unwrap_or_else(|_| {
+        ctx.stats().add_dropped(DropReason::HandlerPanic, 1);
+        None
+    });
+    name.unwrap_or_else(|| ServerName::IpAddress(to.ip().into()))
+}
+
 async fn connect<H: Handler>(
     guard: Registered<H>,
     to: SocketAddr,
     transport: Transport,
-    tls: Option<Arc<rustls::ClientConfig>>,
+    tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
     outbox: Rc<Outbox>,
 ) {
     let ctx = guard.ctx().clone();
@@ -85,13 +97,12 @@ async fn connect<H: Handler>(
     };
     match tls {
         None => serve(&ctx, tcp, peer, &outbox).await,
-        Some(cfg) => {
+        Some((cfg, name)) => {
             let connector = tokio_rustls::TlsConnector::from(cfg);
-            let name = ServerName::IpAddress(to.ip().into());
-            match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
+            match tokio::time::timeout(timeout, connector.connect(name.clone(), tcp)).await {
                 Ok(Ok(stream)) => serve(&ctx, stream, peer, &outbox).await,
                 Ok(Err(e)) => {
-                    tracing::debug!(%to, error = %e, "outbound TLS handshake failed");
+                    tracing::debug!(%to, ?name, error = %e, "outbound TLS handshake failed");
                     ctx.stats().add_dropped(DropReason::TlsHandshake, 1);
                     fail(&outbox);
                 }
