@@ -10,9 +10,17 @@
 #   --in-flight N         requests in flight per client thread       (default 64)
 #   --client-threads N    loadgen threads                            (default 1)
 #   --users N             distinct users (To URIs)                   (default 100000)
-#   --targets "echo director kamailio"
+#   --targets "echo director kamailio"   (over TLS: default "director kamailio";
+#                         also `registrar`: loadgen's one-thread TLS registrar simulator
+#                         answering 200, a reference for what the client reaches over TLS)
 #   --mode redirect|proxy redirect: REGISTER -> 301; proxy: stateless forward to
 #                         a `loadgen registrar` on BENCH_REGISTRAR_PORT (default redirect)
+#   --transport udp|tls   udp (default), or tls: every target listens on TLS only (throwaway
+#                         self-signed certificate), loadgen keeps --connections TLS
+#                         connections open for the whole run and pipelines over them;
+#                         redirect mode only; each answer must be a 301 (--expect 301)
+#   --connections N       loadgen connections in total (TLS; default 16) or UDP sockets
+#                         (default: one per client thread)
 #   --out DIR             results directory   (default bench/results/<date>-<mode>)
 #   -h, --help
 #
@@ -34,8 +42,10 @@ WORKERS="1 2"
 IN_FLIGHT=64
 CLIENT_THREADS=1
 USERS=100000
-TARGETS="echo director kamailio"
+TARGETS=""
 MODE=redirect
+TRANSPORT=udp
+CONNECTIONS=""
 OUT=""
 
 while [[ $# -gt 0 ]]; do
@@ -48,13 +58,27 @@ while [[ $# -gt 0 ]]; do
     --users) USERS="$2"; shift 2 ;;
     --targets) TARGETS="$2"; shift 2 ;;
     --mode) MODE="$2"; shift 2 ;;
+    --transport) TRANSPORT="$2"; shift 2 ;;
+    --connections) CONNECTIONS="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown option $1" ;;
     esac
 done
 [[ "$MODE" == redirect || "$MODE" == proxy ]] || die "--mode must be redirect or proxy"
-OUT="${OUT:-$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)-$MODE}"
+[[ "$TRANSPORT" == udp || "$TRANSPORT" == tls ]] || die "--transport must be udp or tls"
+if [[ "$TRANSPORT" == tls ]]; then
+    [[ "$MODE" == redirect ]] || die "--transport tls: redirect mode only"
+    TARGETS="${TARGETS:-director kamailio}"
+    CONNECTIONS="${CONNECTIONS:-16}"
+    [[ " $TARGETS " != *" echo "* ]] || die "the echo is UDP only (over TLS use the registrar target)"
+    RUN_KIND="$MODE-tls"
+else
+    TARGETS="${TARGETS:-echo director kamailio}"
+    RUN_KIND="$MODE"
+fi
+BENCH_TRANSPORT="$TRANSPORT"
+OUT="${OUT:-$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)-$RUN_KIND}"
 
 bench_init
 read -r -a TARGET_LIST <<<"$TARGETS"
@@ -63,8 +87,11 @@ read -r -a WORKER_LIST <<<"$WORKERS"
 
 ensure_python
 for t in "${TARGET_LIST[@]}"; do
-    [[ "$t" == kamailio ]] && ensure_kamailio
+    if [[ "$t" == kamailio ]]; then
+        if [[ "$TRANSPORT" == tls ]]; then ensure_kamailio_tls; else ensure_kamailio; fi
+    fi
 done
+[[ "$TRANSPORT" == tls ]] && ensure_openssl
 build_release
 
 mkdir -p "$OUT/logs"
@@ -72,7 +99,8 @@ RUNS="$OUT/runs.jsonl"
 : >"$RUNS"
 machine_info >"$OUT/machine.txt"
 printf '%q ' "$0" --duration "$DURATION" --rounds "$ROUNDS" --workers "$WORKERS" --in-flight "$IN_FLIGHT" \
-    --client-threads "$CLIENT_THREADS" --users "$USERS" --targets "$TARGETS" --mode "$MODE" --out "$OUT" >"$OUT/command.txt"
+    --client-threads "$CLIENT_THREADS" --users "$USERS" --targets "$TARGETS" --mode "$MODE" \
+    --transport "$TRANSPORT" ${CONNECTIONS:+--connections "$CONNECTIONS"} --out "$OUT" >"$OUT/command.txt"
 printf '\n' >>"$OUT/command.txt"
 log "results in $OUT"
 
@@ -84,6 +112,7 @@ LG_DURATION="$DURATION"
 LG_IN_FLIGHT="$IN_FLIGHT"
 LG_THREADS="$CLIENT_THREADS"
 LG_USERS="$USERS"
+LG_CONNECTIONS="$CONNECTIONS"
 
 # run_one ROUND WORKERS TARGET
 run_one() {
@@ -96,7 +125,12 @@ run_one() {
         return 0
     fi
     local rc=0
-    loadgen_register "$json" "$OUT/logs/$tag.loadgen.log" || rc=$?
+    local -a expect=()
+    if [[ "$TRANSPORT" == tls ]]; then
+        # every answer must be the 301 (the registrar simulator answers 200)
+        if [[ "$t" == registrar ]]; then expect=(--expect 200); else expect=(--expect 301); fi
+    fi
+    loadgen_register "$json" "$OUT/logs/$tag.loadgen.log" "${expect[@]}" || rc=$?
     stop_target
     if [[ $rc -ne 0 || ! -s "$json" ]]; then
         log "round $round, $w worker(s), $t: loadgen failed (rc=$rc), see $OUT/logs/$tag.loadgen.log"
@@ -104,8 +138,9 @@ run_one() {
         return 0
     fi
     python3 "$BENCH_DIR/lib/results.py" record "$json" \
-        "round=$round" "workers=$w" "target=$t" "mode=$MODE" \
-        "duration=$DURATION" "in_flight=$IN_FLIGHT" "client_threads=$CLIENT_THREADS" >>"$RUNS"
+        "round=$round" "workers=$w" "target=$t" "mode=$MODE" "transport=$TRANSPORT" \
+        "duration=$DURATION" "in_flight=$IN_FLIGHT" "client_threads=$CLIENT_THREADS" \
+        "connections=${CONNECTIONS:-$CLIENT_THREADS}" >>"$RUNS"
     log "round $round, $w worker(s), $t: $(python3 "$BENCH_DIR/lib/results.py" last "$RUNS")"
 }
 

@@ -17,6 +17,12 @@
 #   KAMAILIO_SHM_MB / KAMAILIO_PKG_MB   -m / -M                     (default 256 / 16)
 #   KAMAILIO_MALLOC       shm and pkg memory manager (-x / -X)     (default fm)
 #   KAMAILIO_TCP=0        do not open the TCP listener              (default 1: UDP and TCP)
+#   BENCH_TRANSPORT       udp or tls: how targets listen and loadgen connects (default udp;
+#                         bench/run.sh --transport sets it). tls: the director gets one TLS
+#                         listener, Kamailio redirect-tls.cfg on `-l tls:...` with -N W,
+#                         `registrar` is `loadgen registrar --transport tls`; the certificate
+#                         is a throwaway self-signed one made with openssl in the temp dir.
+#   LG_CONNECTIONS        loadgen --connections (TCP/TLS: kept-alive connections in total)
 #   ECHO_EXTRA_ARGS       extra args for `loadgen echo`            (default --reply-200)
 #   DIRECTOR_EXTRA_ARGS   extra args for `director`
 #   REGISTRAR_EXTRA_ARGS  extra args for `loadgen registrar`
@@ -38,6 +44,7 @@ ECHO_EXTRA_ARGS="${ECHO_EXTRA_ARGS---reply-200}"
 DIRECTOR_EXTRA_ARGS="${DIRECTOR_EXTRA_ARGS:-}"
 REGISTRAR_EXTRA_ARGS="${REGISTRAR_EXTRA_ARGS:-}"
 LOADGEN_RATE_FLAG="${LOADGEN_RATE_FLAG:---rate}"
+BENCH_TRANSPORT="${BENCH_TRANSPORT:-udp}"
 
 # pids started by us, stopped by bench_cleanup (EXIT/INT/TERM trap)
 BENCH_PIDS=()
@@ -117,6 +124,38 @@ ensure_kamailio() {
     # our instances run with their own cfg, ports and runtime dir.
 }
 
+# ensure_kamailio_tls: the tls module (Debian: kamailio-tls-modules) next to the others
+ensure_kamailio_tls() {
+    ensure_kamailio
+    local mdir
+    mdir="$("$KAMAILIO" -I 2>/dev/null | awk -F': *' '/Default paths to modules/ {print $2; exit}')"
+    [[ -n "$mdir" && -f "$mdir/tls.so" ]] && return 0
+    [[ "${BENCH_NO_INSTALL:-0}" == 1 ]] && die "kamailio tls.so missing (package kamailio-tls-modules) and BENCH_NO_INSTALL=1"
+    log "installing kamailio-tls-modules (apt-get)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
+        --no-install-recommends kamailio-tls-modules >/dev/null ||
+        { as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&
+            as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
+                --no-install-recommends kamailio-tls-modules >/dev/null; }
+    [[ -z "$mdir" || -f "$mdir/tls.so" ]] || die "kamailio-tls-modules installed but $mdir/tls.so still missing"
+}
+
+ensure_openssl() { ensure_apt openssl openssl; }
+
+# tls_cert: a throwaway self-signed P-256 certificate for 127.0.0.1/localhost in the temp
+# dir (made once per script run); sets TLS_CERT and TLS_KEY.
+TLS_CERT=""
+TLS_KEY=""
+tls_cert() {
+    [[ -n "$TLS_CERT" ]] && return 0
+    mkdir -p "$BENCH_WORK/tls"
+    TLS_CERT="$BENCH_WORK/tls/cert.pem"
+    TLS_KEY="$BENCH_WORK/tls/key.pem"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+        -keyout "$TLS_KEY" -out "$TLS_CERT" 2>/dev/null || die "openssl could not make a test certificate"
+}
+
 ensure_sipp() { ensure_apt sip-tester sipp; }
 ensure_python() { ensure_apt python3 python3; }
 
@@ -152,13 +191,18 @@ cpu_prefix() {
 }
 
 port_free() {
-    # true when nothing listens on 127.0.0.1:$1 (UDP or TCP)
-    ! ss -Hluatn 2>/dev/null | awk '{print $5}' | grep -qE "^(127\.0\.0\.1|0\.0\.0\.0|\*|\[::\]):$1\$"
+    # true when nothing listens on 127.0.0.1:$1 (UDP or TCP); a TCP/TLS target leaves its
+    # closed connections in TIME-WAIT on the port, which does not stop the next bind
+    ! ss -Hluatn 2>/dev/null | awk '$2 != "TIME-WAIT" {print $5}' | grep -qE "^(127\.0\.0\.1|0\.0\.0\.0|\*|\[::\]):$1\$"
 }
 
+# wait_ready PORT [TIMEOUT [TRANSPORT]]: OPTIONS until a 200 (TRANSPORT udp or tls,
+# default BENCH_TRANSPORT)
 wait_ready() {
-    local port="$1" timeout="${2:-20}"
-    python3 "$BENCH_DIR/lib/sipprobe.py" wait "127.0.0.1:$port" --timeout "$timeout"
+    local port="$1" timeout="${2:-20}" transport="${3:-$BENCH_TRANSPORT}"
+    local -a tls=()
+    [[ "$transport" == tls ]] && tls=(--tls)
+    python3 "$BENCH_DIR/lib/sipprobe.py" wait "127.0.0.1:$port" --timeout "$timeout" "${tls[@]}"
 }
 
 machine_info() {
@@ -182,6 +226,12 @@ director_config() {
         -e "s/@ADMIN_PORT@/$BENCH_ADMIN_PORT/g" \
         -e "s/@REGISTRAR_PORT@/$BENCH_REGISTRAR_PORT/g" \
         "$src" >"$out"
+    if [[ "$BENCH_TRANSPORT" == tls ]]; then
+        # the one listener becomes TLS, with the run's certificate
+        tls_cert
+        grep -q '^transport = "udp"$' "$out" || die "$src: expected one 'transport = \"udp\"' listener line"
+        sed -i -e "s|^transport = \"udp\"\$|transport = \"tls\"\\ncertificate = \"$TLS_CERT\"\\nprivate_key = \"$TLS_KEY\"|" "$out"
+    fi
 }
 
 # kamailio_list MODE FILE: the dispatcher list for the run
@@ -194,8 +244,8 @@ kamailio_list() {
     fi
 }
 
-# start_target NAME MODE WORKERS LOGFILE: start NAME (echo|director|kamailio)
-# on 127.0.0.1:$BENCH_PORT and wait until it answers OPTIONS with 200.
+# start_target NAME MODE WORKERS LOGFILE: start NAME (echo|director|kamailio|registrar)
+# on 127.0.0.1:$BENCH_PORT (over BENCH_TRANSPORT) and wait until it answers OPTIONS with 200.
 start_target() {
     local name="$1" mode="$2" workers="$3" logf="$4" dir
     port_free "$BENCH_PORT" || die "port $BENCH_PORT busy on loopback (set BENCH_PORT)"
@@ -204,6 +254,7 @@ start_target() {
     local -a cmd
     case "$name" in
     echo)
+        [[ "$BENCH_TRANSPORT" == udp ]] || die "echo is UDP only (over TLS use the registrar target)"
         # shellcheck disable=SC2206 # word splitting of the extra args is intended
         cmd=("$LOADGEN" echo --listen "127.0.0.1:$BENCH_PORT" --threads "$workers" $ECHO_EXTRA_ARGS)
         ;;
@@ -216,24 +267,44 @@ start_target() {
         # shellcheck disable=SC2206
         cmd=("$DIRECTOR" --config "$dir/director.toml" --workers "$workers" $DIRECTOR_EXTRA_ARGS)
         ;;
+    registrar)
+        # one thread (tokio current_thread) answering 200: a minimal SIP server, the
+        # reference for what the client reaches over TLS; workers does not apply
+        # shellcheck disable=SC2206
+        cmd=("$LOADGEN" registrar --listen "127.0.0.1:$BENCH_PORT" --transport "$BENCH_TRANSPORT" $REGISTRAR_EXTRA_ARGS)
+        ;;
     kamailio)
-        local cfg="$BENCH_DIR/kamailio/redirect.cfg"
-        [[ "$mode" == proxy ]] && cfg="$BENCH_DIR/kamailio/proxy.cfg"
-        kamailio_list "$mode" "$dir/dispatcher.list"
-        cmd=("$KAMAILIO" -DD -E -f "$cfg"
-            --substdef "!DS_LIST!$dir/dispatcher.list!"
-            -l "udp:127.0.0.1:$BENCH_PORT"
-            -n "$workers"
-            -x "$KAMAILIO_MALLOC" -X "$KAMAILIO_MALLOC"
-            -m "$KAMAILIO_SHM_MB" -M "$KAMAILIO_PKG_MB"
-            -Y "$dir" -w "$dir")
-        if [[ "$KAMAILIO_TCP" == 1 ]]; then
-            cmd+=(-l "tcp:127.0.0.1:$BENCH_PORT" -N "$workers")
+        if [[ "$BENCH_TRANSPORT" == tls ]]; then
+            [[ "$mode" == redirect ]] || die "kamailio over TLS: redirect mode only"
+            tls_cert
+            kamailio_list "$mode" "$dir/dispatcher.list"
+            cmd=("$KAMAILIO" -DD -E -f "$BENCH_DIR/kamailio/redirect-tls.cfg"
+                --substdef "!DS_LIST!$dir/dispatcher.list!"
+                --substdef "!TLS_CERT!$TLS_CERT!" --substdef "!TLS_KEY!$TLS_KEY!"
+                -l "tls:127.0.0.1:$BENCH_PORT"
+                -N "$workers"
+                -x "$KAMAILIO_MALLOC" -X "$KAMAILIO_MALLOC"
+                -m "$KAMAILIO_SHM_MB" -M "$KAMAILIO_PKG_MB"
+                -Y "$dir" -w "$dir")
         else
-            cmd+=(-T)
+            local cfg="$BENCH_DIR/kamailio/redirect.cfg"
+            [[ "$mode" == proxy ]] && cfg="$BENCH_DIR/kamailio/proxy.cfg"
+            kamailio_list "$mode" "$dir/dispatcher.list"
+            cmd=("$KAMAILIO" -DD -E -f "$cfg"
+                --substdef "!DS_LIST!$dir/dispatcher.list!"
+                -l "udp:127.0.0.1:$BENCH_PORT"
+                -n "$workers"
+                -x "$KAMAILIO_MALLOC" -X "$KAMAILIO_MALLOC"
+                -m "$KAMAILIO_SHM_MB" -M "$KAMAILIO_PKG_MB"
+                -Y "$dir" -w "$dir")
+            if [[ "$KAMAILIO_TCP" == 1 ]]; then
+                cmd+=(-l "tcp:127.0.0.1:$BENCH_PORT" -N "$workers")
+            else
+                cmd+=(-T)
+            fi
         fi
         ;;
-    *) die "unknown target $name (echo|director|kamailio)" ;;
+    *) die "unknown target $name (echo|director|kamailio|registrar)" ;;
     esac
     printf '%q ' "${cmd[@]}" >"$logf"
     printf '\n' >>"$logf"
@@ -294,14 +365,18 @@ stop_registrar() {
 # 127.0.0.1:$BENCH_PORT with the settings in LG_* (set by the caller), under
 # BENCH_CLIENT_CPUS. Returns loadgen's status; the JSON summary goes to JSON.
 #   LG_DURATION LG_THREADS LG_USERS, and either LG_RATE (open loop, requests/s in
-#   total) or LG_IN_FLIGHT (closed loop, per thread); LOADGEN_EXTRA_ARGS appended last.
+#   total) or LG_IN_FLIGHT (closed loop, per thread); LG_CONNECTIONS optional;
+#   LOADGEN_EXTRA_ARGS appended last.
 loadgen_register() {
     local json="$1" logf="$2"
     shift 2
     local -a pre cmd extra=()
     mapfile -t pre < <(cpu_prefix "${BENCH_CLIENT_CPUS:-}")
-    cmd=("$LOADGEN" register --target "127.0.0.1:$BENCH_PORT" --transport udp
+    cmd=("$LOADGEN" register --target "127.0.0.1:$BENCH_PORT" --transport "$BENCH_TRANSPORT"
         --duration "$LG_DURATION" --threads "$LG_THREADS" --users "$LG_USERS")
+    [[ -n "${LG_CONNECTIONS:-}" ]] && cmd+=(--connections "$LG_CONNECTIONS")
+    # self-signed test certificate: not verified (the handshake cost is the same)
+    [[ "$BENCH_TRANSPORT" == tls ]] && cmd+=(--tls-insecure)
     if [[ -n "${LG_RATE:-}" ]]; then
         cmd+=("$LOADGEN_RATE_FLAG" "$LG_RATE")
     else

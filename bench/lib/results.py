@@ -205,6 +205,11 @@ def summarize(runs_path, outdir):
             targets.append(r["target"])
     workers = sorted({r["workers"] for r in runs})
     mode = runs[0].get("mode", "redirect") if runs else "redirect"
+    transport = runs[0].get("transport", "udp") if runs else "udp"
+    # director/echo (UDP) and director/registrar (the TLS reference) only when measured
+    refs = ["kamailio"] + [r for r in ("echo", "registrar") if r in targets]
+    if transport == "udp" and "echo" not in refs:
+        refs.append("echo")
     rows = []
     for w in workers:
         row = {"workers": w, "targets": {}}
@@ -222,18 +227,18 @@ def summarize(runs_path, outdir):
                 "median_p99_us": med([r.get("p99_us") for r in rs]),
             }
         d = row["targets"].get("director", {}).get("median_rate")
-        for ref in ("kamailio", "echo"):
+        for ref in refs:
             x = row["targets"].get(ref, {}).get("median_rate")
             row[f"director/{ref}"] = d / x if d and x else None
         rows.append(row)
-    out = {"mode": mode, "targets": targets, "workers": workers, "rows": rows, "runs": runs}
+    out = {"mode": mode, "transport": transport, "targets": targets, "workers": workers, "rows": rows, "runs": runs}
     with open(f"{outdir}/results.json", "w") as f:
         json.dump(out, f, indent=2)
     lines = []
     hdr = ["workers"]
     for t in targets:
         hdr += [f"{t} rate", f"{t} p50 us", f"{t} p99 us"]
-    hdr += ["director/kamailio", "director/echo"]
+    hdr += [f"director/{ref}" for ref in refs]
     lines.append("| " + " | ".join(hdr) + " |")
     lines.append("|" + "---|" * len(hdr))
     for row in rows:
@@ -244,12 +249,12 @@ def summarize(runs_path, outdir):
                 cells += [fmt_rate(s["median_rate"]), fmt_us(s["median_p50_us"]), fmt_us(s["median_p99_us"])]
             else:
                 cells += ["-", "-", "-"]
-        cells += [fmt_ratio(row["director/kamailio"]), fmt_ratio(row["director/echo"])]
+        cells += [fmt_ratio(row[f"director/{ref}"]) for ref in refs]
         lines.append("| " + " | ".join(cells) + " |")
     table = "\n".join(lines)
     nrounds = max((s["runs"] for row in rows for s in row["targets"].values()), default=0)
     md = [
-        f"# Benchmark results ({mode} mode)",
+        f"# Benchmark results ({mode} mode, {transport.upper()})",
         "",
         f"Median over {nrounds} alternating round(s) per cell; rate = responses/s seen by the client;",
         "p50/p99 = median over rounds of each run's percentile (microseconds).",

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""One-off SIP requests over UDP on loopback, for bench scripts.
+"""One-off SIP requests over UDP (or TLS) on loopback, for bench scripts.
 
   sipprobe.py wait HOST:PORT [--timeout S]      send OPTIONS until a 200 comes back (readiness)
   sipprobe.py register HOST:PORT [--user U]     send one REGISTER, print the response
   sipprobe.py options HOST:PORT                 send one OPTIONS, print the response
+
+--tls: over a TLS connection instead (certificate not verified); `register` and `options`
+then also print the negotiated protocol and cipher to stderr.
 
 Exit status 0 when a final response arrived (wait: a 200), 1 otherwise.
 Standard library only.
@@ -11,11 +14,12 @@ Standard library only.
 import argparse
 import random
 import socket
+import ssl
 import sys
 import time
 
 
-def request(method, target, user, local):
+def request(method, target, user, local, transport="UDP"):
     host, port = target
     lhost, lport = local
     branch = "z9hG4bK-probe-%08x" % random.getrandbits(32)
@@ -31,7 +35,7 @@ def request(method, target, user, local):
         contact = ""
     return (
         "%s %s SIP/2.0\r\n"
-        "Via: SIP/2.0/UDP %s:%d;branch=%s;rport\r\n"
+        "Via: SIP/2.0/%s %s:%d;branch=%s;rport\r\n"
         "Max-Forwards: 70\r\n"
         "From: <%s>;tag=%s\r\n"
         "To: <%s>\r\n"
@@ -40,7 +44,7 @@ def request(method, target, user, local):
         "%s"
         "User-Agent: bench-sipprobe\r\n"
         "Content-Length: 0\r\n\r\n"
-        % (method, ruri, lhost, lport, branch, aor, tag, aor, callid, method, contact)
+        % (method, ruri, transport, lhost, lport, branch, aor, tag, aor, callid, method, contact)
     ).encode()
 
 
@@ -66,6 +70,41 @@ def once(method, target, user, timeout):
         sock.close()
 
 
+def once_tls(method, target, user, timeout, show=False):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        raw = socket.create_connection(target, timeout=timeout)
+    except OSError:
+        return None
+    try:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as sock:
+            sock.settimeout(timeout)
+            if show:
+                print("sipprobe: %s %s" % (sock.version(), sock.cipher()[0]), file=sys.stderr)
+            sock.sendall(request(method, target, user, sock.getsockname(), "TLS"))
+            data = b""
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                chunk = sock.recv(65535)
+                if not chunk:
+                    return None
+                data += chunk
+                # responses are framed by the blank line (Content-Length: 0 here)
+                while b"\r\n\r\n" in data:
+                    head, _, data = data.partition(b"\r\n\r\n")
+                    text = head.decode("utf-8", "replace") + "\r\n\r\n"
+                    code = text.split(" ", 2)[1] if text.startswith("SIP/2.0 ") else ""
+                    if not code.startswith("1"):
+                        return text
+            return None
+    except (OSError, ssl.SSLError):
+        return None
+    finally:
+        raw.close()
+
+
 def parse_target(s):
     host, _, port = s.rpartition(":")
     return (host or "127.0.0.1", int(port))
@@ -77,18 +116,23 @@ def main():
     ap.add_argument("target", help="HOST:PORT")
     ap.add_argument("--user", default="alice")
     ap.add_argument("--timeout", type=float, default=20.0, help="wait: give up after S seconds")
+    ap.add_argument("--tls", action="store_true", help="over TLS (certificate not verified)")
     args = ap.parse_args()
     target = parse_target(args.target)
+    probe = once
+    if args.tls:
+        def probe(method, target, user, timeout):
+            return once_tls(method, target, user, timeout, args.mode != "wait")
     if args.mode == "wait":
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
-            resp = once("OPTIONS", target, args.user, 0.3)
+            resp = probe("OPTIONS", target, args.user, 1.0 if args.tls else 0.3)
             if resp is not None and resp.startswith("SIP/2.0 200"):
                 return 0
             time.sleep(0.1)
         print("sipprobe: no 200 to OPTIONS from %s:%d within %.0fs" % (target + (args.timeout,)), file=sys.stderr)
         return 1
-    resp = once(args.mode.upper(), target, args.user, 2.0)
+    resp = probe(args.mode.upper(), target, args.user, 2.0)
     if resp is None:
         print("sipprobe: no response from %s:%d" % target, file=sys.stderr)
         return 1
