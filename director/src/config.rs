@@ -11,6 +11,7 @@ mod error;
 mod limits;
 mod load;
 mod location;
+mod proxy;
 mod raw;
 mod settings;
 mod validate;
@@ -18,5 +19,6 @@ mod validate;
 pub use error::{ConfigError, Invalid, Location, Problem};
 pub use load::{load, load_file, EMBEDDED_DEFAULT, EMBEDDED_DEFAULT_NAME};
 pub use settings::{
-    AdminSettings, Config, FloodAction, HealthSettings, LimitSettings, Listener, TlsFiles,
+    AdminSettings, Config, FloodAction, HealthSettings, LimitSettings, Listener, ProxySettings,
+    TlsFiles,
 };

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use dataplane::{Action, ConnId, FrameError, Handler, Peer, Transport};
+use rustls::pki_types::ServerName;
 
 use crate::decision::{decide_in_mode, Outcome, Scratch, Source, Verdict};
 use crate::salvage;
@@ -160,5 +161,14 @@ impl Handler for DirectorHandler {
         };
         self.stats.record(peer.worker, outcome);
         Action::Close
+    }
+
+    /// The configured host of the TLS registrar resolved to `to` (its name, or an IP literal),
+    /// so the certificate is checked against the name the operator wrote; `None` (the IP
+    /// address) for any other destination, e.g. a contact reached by loose routing.
+    fn tls_server_name(&self, to: std::net::SocketAddr) -> Option<ServerName<'static>> {
+        let snap = self.snapshot.load();
+        let host = snap.tls_host_at(to)?;
+        ServerName::try_from(host.to_owned()).ok()
     }
 }

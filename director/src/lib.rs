@@ -22,6 +22,7 @@ pub mod snapshot;
 pub mod stats;
 pub mod throttle;
 pub mod tls;
+pub mod tls_client;
 pub mod topology;
 
 /// The UDP backend chosen by the `DIRECTOR_UDP_BACKEND` environment variable (`auto`, the

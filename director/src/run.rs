@@ -1,5 +1,6 @@
 //! `director run`: load and validate the configuration, bind every listener, then serve until
-//! SIGTERM/SIGINT (SIGHUP reloads the topology and TLS certificates). Configuration is fully validated (TLS files included) before any port is
+//! SIGTERM/SIGINT (SIGHUP reloads the topology and TLS certificates, the proxy client's
+//! included). Configuration is fully validated (TLS files included) before any port is
 //! bound, and the bound sockets are announced on stdout (`listening udp 127.0.0.1:5060`) so
 //! scripts and tests can wait for them.
 
@@ -73,10 +74,12 @@ fn listener_specs(config: &Config) -> Result<Vec<ListenerSpec>, RunError> {
 pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
     let config = config::load(args.config.as_deref())?;
     let specs = listener_specs(&config)?;
+    let tls_client = crate::tls_client::client_config_logged(&config.proxy)?;
     let workers = args.workers.unwrap_or(config.workers) as usize;
     let engine_config = EngineConfig {
         workers,
         udp_backend,
+        tls_client,
         ..EngineConfig::default()
     };
 
@@ -84,8 +87,8 @@ pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
     let signals = signals::block_and_listen().map_err(RunError::Signals)?;
     let engine = Engine::bind(engine_config, &specs)?;
     let workers = engine.workers();
-    let engine_handle = engine.handle();
-    let tls_listeners = config.listeners.clone();
+    let tls_reload = tls::TlsReload::new(config.listeners.clone(), engine.handle())
+        .with_proxy(config.proxy.clone());
     let admin_listener = match config.admin {
         Some(a) => {
             Some(
@@ -111,7 +114,7 @@ pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
             control: control.clone(),
             stats: Arc::clone(&stats),
             counters: engine.counters(),
-            tls: tls::TlsReload::new(tls_listeners.clone(), engine_handle.clone()),
+            tls: tls_reload.clone(),
         };
         admin::spawn(listener, ctx).map_err(RunError::Signals)?;
         let mut stdout = std::io::stdout().lock();
@@ -149,7 +152,7 @@ pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
                     return;
                 }
                 Signal::Hangup => {
-                    tls::reload_and_log(&tls_listeners, &engine_handle, "SIGHUP");
+                    tls_reload.reload("SIGHUP");
                     control.request_reload("SIGHUP");
                 }
             }

@@ -113,6 +113,19 @@ impl Snapshot {
             .flatten()
     }
 
+    /// The host name or IP address (as configured) of a TLS registrar whose resolved address
+    /// is `to`: the name its certificate is checked against when a new outbound TLS connection
+    /// is opened. A linear scan, for connection set-up only (never on the message path).
+    pub fn tls_host_at(&self, to: SocketAddr) -> Option<&str> {
+        let pools = self.topology.pools().iter().zip(&self.addrs);
+        pools
+            .flat_map(|(pool, addrs)| pool.registrars().iter().zip(addrs))
+            .find(|(r, addr)| {
+                r.endpoint().transport == crate::topology::Transport::Tls && **addr == Some(to)
+            })
+            .map(|(r, _)| &*r.endpoint().host)
+    }
+
     /// The publish counter this snapshot was created with.
     pub fn generation(&self) -> u64 {
         self.generation

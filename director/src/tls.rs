@@ -1,5 +1,6 @@
 //! Building rustls server configurations for TLS listeners from the PEM files named in the
-//! configuration, and reloading them into the running engine on SIGHUP or an admin call
+//! configuration, and reloading them — and proxy mode's client configuration toward TLS
+//! registrars ([`crate::tls_client`]) — into the running engine on SIGHUP or an admin call
 //! ([`reload_all`]). Errors name the file and what is wrong with it.
 
 use std::path::{Path, PathBuf};
@@ -29,6 +30,17 @@ pub enum TlsError {
         /// Why.
         reason: String,
     },
+    /// The `[proxy] tls_ca` bundle is unreadable, malformed or holds no certificate.
+    #[error("{file}: cannot load CA certificates (`[proxy] tls_ca`): {reason}")]
+    Ca {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// rustls refused to build the proxy client configuration.
+    #[error("proxy TLS client configuration: {0}")]
+    Client(String),
     /// rustls refused the pair (e.g. the key does not match the certificate).
     #[error("{certificate} / {key}: {reason}")]
     Pair {
@@ -41,7 +53,7 @@ pub enum TlsError {
     },
 }
 
-fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+pub(crate) fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let err = |reason: String| TlsError::Certificate {
         file: path.to_owned(),
         reason,
@@ -56,7 +68,7 @@ fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     Ok(certs)
 }
 
-fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+pub(crate) fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     PrivateKeyDer::from_pem_file(path).map_err(|e| TlsError::Key {
         file: path.to_owned(),
         reason: e.to_string(),
@@ -99,6 +111,9 @@ pub enum ReloadError {
         #[source]
         source: TlsError,
     },
+    /// The proxy client configuration's files are unusable now; the previous one stays.
+    #[error("proxy TLS client: {0}")]
+    Client(#[source] TlsError),
     /// The engine refused the new configuration (no such TLS listener).
     #[error("TLS listener {index}: {source}")]
     Engine {
@@ -111,12 +126,15 @@ pub enum ReloadError {
 }
 
 /// Re-reads the certificate and key of every TLS listener in `listeners` (the configuration's
-/// listeners, whose indices are the engine's bind order) and hands the new server configurations to the running engine: new
-/// handshakes use them, open connections are untouched. A listener whose files fail to load
-/// keeps its current certificate; the others are still reloaded. Returns how many listeners
-/// were reloaded, and the failures.
+/// listeners, whose indices are the engine's bind order) and hands the new server
+/// configurations to the running engine: new handshakes use them, open connections are
+/// untouched. A listener whose files fail to load keeps its current certificate; the others are
+/// still reloaded. With `proxy`, the client configuration toward TLS registrars is rebuilt from
+/// its files too (new outbound connections use it; on failure the previous one stays). Returns
+/// how many configurations were reloaded, and the failures.
 pub fn reload_all(
     listeners: &[crate::config::Listener],
+    proxy: Option<&crate::config::ProxySettings>,
     handle: &dataplane::EngineHandle,
 ) -> (usize, Vec<ReloadError>) {
     let mut reloaded = 0;
@@ -135,19 +153,30 @@ pub fn reload_all(
             Err(e) => errors.push(e),
         }
     }
+    if let Some(settings) = proxy {
+        match crate::tls_client::client_config(settings) {
+            Ok(built) => {
+                handle.reload_tls_client(built.map(|(config, _)| config));
+                reloaded += 1;
+            }
+            Err(e) => errors.push(ReloadError::Client(e)),
+        }
+    }
     (reloaded, errors)
 }
 
-/// Reloads every TLS listener's files and logs the outcome: new certificates for new
-/// handshakes, open connections untouched; a listener whose files fail keeps its certificate.
+/// Reloads every TLS listener's files (and the proxy client configuration's) and logs the
+/// outcome: new certificates for new handshakes, open connections untouched; a listener whose
+/// files fail keeps its certificate.
 pub fn reload_and_log(
     listeners: &[crate::config::Listener],
+    proxy: Option<&crate::config::ProxySettings>,
     handle: &dataplane::EngineHandle,
     source: &str,
 ) {
-    let (reloaded, errors) = reload_all(listeners, handle);
+    let (reloaded, errors) = reload_all(listeners, proxy, handle);
     for e in &errors {
-        tracing::error!(error = %e, source, "TLS reload failed; the listener keeps its certificate");
+        tracing::error!(error = %e, source, "TLS reload failed; the previous configuration stays");
     }
     if reloaded > 0 {
         tracing::info!(
@@ -159,21 +188,33 @@ pub fn reload_and_log(
     }
 }
 
-/// What the admin API needs to reload certificates: the configured listeners and the engine.
+/// What SIGHUP and the admin API need to reload certificates: the configured listeners, the
+/// proxy client settings and the engine.
 #[derive(Debug, Clone)]
 pub struct TlsReload {
     listeners: Vec<crate::config::Listener>,
+    proxy: Option<crate::config::ProxySettings>,
     handle: dataplane::EngineHandle,
 }
 
 impl TlsReload {
     /// Reloads `listeners` through `handle`.
     pub fn new(listeners: Vec<crate::config::Listener>, handle: dataplane::EngineHandle) -> Self {
-        TlsReload { listeners, handle }
+        TlsReload {
+            listeners,
+            proxy: None,
+            handle,
+        }
     }
 
-    /// Re-reads every TLS listener's files (see [`reload_and_log`]).
+    /// The same, also rebuilding the proxy client configuration from `proxy`'s files.
+    pub fn with_proxy(mut self, proxy: crate::config::ProxySettings) -> Self {
+        self.proxy = Some(proxy);
+        self
+    }
+
+    /// Re-reads every TLS file (see [`reload_and_log`]).
     pub fn reload(&self, source: &str) {
-        reload_and_log(&self.listeners, &self.handle, source);
+        reload_and_log(&self.listeners, self.proxy.as_ref(), &self.handle, source);
     }
 }

@@ -197,6 +197,12 @@ pub enum Problem {
     /// A number out of its range.
     #[error("{0}")]
     Range(String),
+    /// Only one of `[proxy] tls_certificate` and `tls_private_key`.
+    #[error("`tls_certificate` and `tls_private_key` go together: `{0}` is missing")]
+    ClientCertPair(&'static str),
+    /// An empty file path.
+    #[error("empty file path")]
+    EmptyPath,
     /// An unusable `[auth]` setting.
     #[error("{0}")]
     Auth(String),

@@ -26,6 +26,8 @@ pub(super) struct RawConfig {
     pub limits: Option<RawLimits>,
     #[serde(default)]
     pub auth: Option<RawAuth>,
+    #[serde(default)]
+    pub proxy: Option<RawProxy>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,4 +116,13 @@ pub(super) struct RawAuth {
     pub nonce_lifetime_s: Option<Spanned<u64>>,
     pub nonce_secret: Option<Spanned<String>>,
     pub algorithms: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProxy {
+    pub tls_ca: Option<Spanned<String>>,
+    pub tls_verify: Option<Spanned<bool>>,
+    pub tls_certificate: Option<Spanned<String>>,
+    pub tls_private_key: Option<Spanned<String>>,
 }

@@ -25,6 +25,8 @@ pub struct Config {
     pub topology: Topology,
     /// Flood and overload limits (`[limits]`).
     pub limits: LimitSettings,
+    /// TLS toward registrars in proxy mode (`[proxy]`).
+    pub proxy: ProxySettings,
 }
 
 /// One listening socket.
@@ -52,6 +54,31 @@ pub struct TlsFiles {
     pub certificate: PathBuf,
     /// Private key (PEM).
     pub private_key: PathBuf,
+}
+
+/// `[proxy]`: how the director connects to registrars reached over TLS in proxy mode. Only
+/// file paths here (relative ones resolved against the configuration file's directory); the
+/// files are read when the director starts and on every certificate reload
+/// ([`crate::tls_client`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxySettings {
+    /// Trust anchors (PEM bundle) for registrar certificates; `None`: the system trust store.
+    pub tls_ca: Option<PathBuf>,
+    /// Verify the registrar certificate against the endpoint's host name (or IP address).
+    /// `false` accepts any certificate (handshake signatures are still checked).
+    pub tls_verify: bool,
+    /// Client certificate and key presented to registrars (mutual TLS).
+    pub tls_client_auth: Option<TlsFiles>,
+}
+
+impl Default for ProxySettings {
+    fn default() -> Self {
+        ProxySettings {
+            tls_ca: None,
+            tls_verify: true,
+            tls_client_auth: None,
+        }
+    }
 }
 
 /// The admin HTTP server.

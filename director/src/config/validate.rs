@@ -35,7 +35,7 @@ impl Source<'_> {
         line_col(self.text, span.start).line
     }
 
-    fn at<T>(&self, value: &Spanned<T>, field: String, problem: Problem) -> ConfigError {
+    pub(super) fn at<T>(&self, value: &Spanned<T>, field: String, problem: Problem) -> ConfigError {
         self.at_span(value.span(), Some(field), problem)
     }
 
@@ -119,12 +119,14 @@ pub(super) fn validate(
     let (pools, pool_ids) = pools(raw.pool, src)?;
     let (user_rules, domain_rules) = homing(raw.homing, &pool_ids, src)?;
     let auth = super::auth::auth(raw.auth, domain.as_deref(), src, base_dir)?;
+    let proxy = super::proxy::proxy(raw.proxy, src, base_dir)?;
     Ok(Config {
         workers,
         listeners,
         admin,
         health,
         limits,
+        proxy,
         topology: Topology {
             mode,
             expires,
