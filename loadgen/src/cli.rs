@@ -197,7 +197,7 @@ pub enum ListenTransport {
     Udp,
     /// TCP.
     Tcp,
-    /// TLS with a self-signed certificate generated at start.
+    /// TLS with a self-signed certificate generated at start, or `--certificate`.
     Tls,
 }
 
@@ -216,4 +216,10 @@ pub struct RegistrarArgs {
     /// Expires put in the Contact of a REGISTER 200 when the request has none.
     #[arg(long, default_value_t = 3600)]
     pub expires: u32,
+    /// TLS: the certificate chain (PEM) to present instead of a self-signed one.
+    #[arg(long, requires = "private_key")]
+    pub certificate: Option<std::path::PathBuf>,
+    /// TLS: the private key (PEM) of `--certificate`.
+    #[arg(long, requires = "certificate")]
+    pub private_key: Option<std::path::PathBuf>,
 }

@@ -297,7 +297,10 @@ async fn serve(a: &RegistrarArgs) -> Result<(), String> {
     use tokio::signal::unix::{signal, SignalKind};
     let tls = match a.transport {
         ListenTransport::Tls => {
-            let (cfg, _pem) = crate::tls::self_signed_server()?;
+            let cfg = match (&a.certificate, &a.private_key) {
+                (Some(cert), Some(key)) => crate::tls::server_from_files(cert, key)?,
+                _ => crate::tls::self_signed_server()?.0,
+            };
             Some(tokio_rustls::TlsAcceptor::from(cfg))
         }
         _ => None,

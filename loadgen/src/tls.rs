@@ -1,5 +1,6 @@
 //! TLS configuration (rustls with aws-lc-rs): the load client's (verified against a CA file,
-//! or `--tls-insecure`) and the registrar simulator's (self-signed certificate from rcgen).
+//! or `--tls-insecure`) and the registrar simulator's (self-signed certificate from rcgen, or
+//! the `--certificate`/`--private-key` files).
 
 use crate::plan::TlsPlan;
 use director::health::tls_client::AcceptAny;
@@ -68,4 +69,23 @@ pub fn self_signed_server() -> Result<(Arc<rustls::ServerConfig>, String), Strin
         .with_single_cert(vec![cert], key)
         .map_err(|e| format!("TLS: {e}"))?;
     Ok((Arc::new(config), pem))
+}
+
+/// A server config presenting the certificate chain and key of two PEM files.
+pub fn server_from_files(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, String> {
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("--certificate {}: {e}", cert.display()))?;
+    if chain.is_empty() {
+        return Err(format!("--certificate {}: no certificate", cert.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("--private-key {}: {e}", key.display()))?;
+    let config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| format!("TLS: {e}"))?;
+    Ok(Arc::new(config))
 }
