@@ -2,8 +2,10 @@
 //! port 0, listeners and control socket read from its stdout, muted/unmuted over the control
 //! socket, stopped with SIGTERM when dropped.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -22,8 +24,25 @@ pub struct RegistrarFarm {
 impl RegistrarFarm {
     /// `n` listeners over `transport` (`udp`, `tcp`, `tls`).
     pub fn start(n: usize, transport: &str) -> RegistrarFarm {
+        Self::start_with_args(n, transport, &[])
+    }
+
+    /// `n` TLS listeners presenting the certificate chain and key of these PEM files.
+    pub fn start_tls(n: usize, certificate: &Path, private_key: &Path) -> RegistrarFarm {
+        let args = [
+            OsStr::new("--certificate"),
+            certificate.as_os_str(),
+            OsStr::new("--private-key"),
+            private_key.as_os_str(),
+        ];
+        Self::start_with_args(n, "tls", &args)
+    }
+
+    /// `n` listeners over `transport` with extra `loadgen registrar` arguments.
+    pub fn start_with_args(n: usize, transport: &str, extra: &[&OsStr]) -> RegistrarFarm {
         let mut cmd = Command::new(bin("loadgen"));
         cmd.arg("registrar").args(["--transport", transport]);
+        cmd.args(extra);
         for _ in 0..n {
             cmd.args(["--listen", "127.0.0.1:0"]);
         }
