@@ -52,3 +52,53 @@ pub(super) fn proxy(
     };
     Ok(p)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use crate::config::Config;
+
+    const BASE: &str =
+        "[[pool]]\nid = \"p\"\n[[pool.registrar]]\nid = \"r\"\ncontact = \"sip:192.0.2.1\"\n";
+
+    fn parse(proxy: &str) -> Result<Config, String> {
+        Config::parse(&format!("{BASE}\n[proxy]\n{proxy}"), "/etc/d/director.toml")
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_without_a_section() {
+        let c = Config::parse(BASE, "d.toml").unwrap();
+        assert_eq!(c.proxy.tls_ca, None);
+        assert!(c.proxy.tls_verify);
+        assert_eq!(c.proxy.tls_client_auth, None);
+    }
+
+    #[test]
+    fn relative_paths_are_resolved_against_the_file() {
+        let c = parse(
+            "tls_ca = \"ca.pem\"\ntls_verify = false\ntls_certificate = \"c.pem\"\ntls_private_key = \"/k.pem\"",
+        )
+        .unwrap();
+        assert_eq!(c.proxy.tls_ca, Some(PathBuf::from("/etc/d/ca.pem")));
+        assert!(!c.proxy.tls_verify);
+        let files = c.proxy.tls_client_auth.unwrap();
+        assert_eq!(files.certificate, PathBuf::from("/etc/d/c.pem"));
+        assert_eq!(files.private_key, PathBuf::from("/k.pem"));
+    }
+
+    #[test]
+    fn errors_name_line_column_and_field() {
+        let err = parse("tls_certificate = \"c.pem\"").unwrap_err();
+        assert!(
+            err.starts_with("/etc/d/director.toml:8:19: field `proxy.tls_certificate`"),
+            "{err}"
+        );
+        assert!(err.contains("tls_private_key"), "{err}");
+        let err = parse("tls_ca = \"  \"").unwrap_err();
+        assert!(err.contains("field `proxy.tls_ca`"), "{err}");
+        let err = parse("tls_cafile = \"x\"").unwrap_err();
+        assert!(err.contains("/etc/d/director.toml:8:1"), "{err}");
+    }
+}
