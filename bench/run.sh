@@ -130,7 +130,14 @@ run_one() {
         # every answer must be the 301 (the registrar simulator answers 200)
         if [[ "$t" == registrar ]]; then expect=(--expect 200); else expect=(--expect 301); fi
     fi
+    # CPU seconds of the client (loadgen, reaped by this shell) and of the target during the run
+    local c0 t0 c1 t1 hz
+    hz="$(getconf CLK_TCK)"
+    c0="$(cpu_ticks_waited)"
+    t0="$(cpu_ticks_tree "$TARGET_PID")"
     loadgen_register "$json" "$OUT/logs/$tag.loadgen.log" "${expect[@]}" || rc=$?
+    c1="$(cpu_ticks_waited)"
+    t1="$(cpu_ticks_tree "$TARGET_PID")"
     stop_target
     if [[ $rc -ne 0 || ! -s "$json" ]]; then
         log "round $round, $w worker(s), $t: loadgen failed (rc=$rc), see $OUT/logs/$tag.loadgen.log"
@@ -140,7 +147,9 @@ run_one() {
     python3 "$BENCH_DIR/lib/results.py" record "$json" \
         "round=$round" "workers=$w" "target=$t" "mode=$MODE" "transport=$TRANSPORT" \
         "duration=$DURATION" "in_flight=$IN_FLIGHT" "client_threads=$CLIENT_THREADS" \
-        "connections=${CONNECTIONS:-$CLIENT_THREADS}" >>"$RUNS"
+        "connections=${CONNECTIONS:-$CLIENT_THREADS}" \
+        "client_cpu_s=$(awk -v a="$c0" -v b="$c1" -v h="$hz" 'BEGIN {printf "%.2f", (b - a) / h}')" \
+        "target_cpu_s=$(awk -v a="$t0" -v b="$t1" -v h="$hz" 'BEGIN {printf "%.2f", (b - a) / h}')" >>"$RUNS"
     log "round $round, $w worker(s), $t: $(python3 "$BENCH_DIR/lib/results.py" last "$RUNS")"
 }
 

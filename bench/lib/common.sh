@@ -205,6 +205,34 @@ wait_ready() {
     python3 "$BENCH_DIR/lib/sipprobe.py" wait "127.0.0.1:$port" --timeout "$timeout" "${tls[@]}"
 }
 
+# CPU time accounting (clock ticks, see `getconf CLK_TCK`), to tell whether the client or the
+# target ran out of CPU in a run.
+# cpu_ticks_tree PID: user+system time of PID and its direct children, all threads (a
+# director or registrar is one process; Kamailio forks its workers from the main process).
+cpu_ticks_tree() {
+    local root="$1" t=0 p stat
+    local -a pids f
+    pids=("$root")
+    mapfile -t -O 1 pids < <(pgrep -P "$root" 2>/dev/null || true)
+    for p in "${pids[@]}"; do
+        stat="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
+        # fields after "pid (comm) ": state ppid ... utime(12th) stime(13th)
+        read -r -a f <<<"${stat##*) }"
+        t=$((t + f[11] + f[12]))
+    done
+    echo "$t"
+}
+
+# cpu_ticks_waited: user+system time of the main shell's waited-for children (cutime, cstime;
+# $$, not $BASHPID: this runs in a command substitution)
+cpu_ticks_waited() {
+    local stat
+    local -a f
+    stat="$(cat "/proc/$$/stat")"
+    read -r -a f <<<"${stat##*) }"
+    echo $((f[13] + f[14]))
+}
+
 machine_info() {
     printf 'date: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     printf 'nproc: %s\n' "$(nproc)"

@@ -193,6 +193,20 @@ def fmt_us(x):
     return f"{x:.0f}" if x >= 100 else f"{x:.1f}"
 
 
+def per_core(r):
+    cpu, elapsed = r.get("target_cpu_s"), r.get("elapsed_s")
+    if not isinstance(cpu, (int, float)) or cpu <= 0 or not elapsed:
+        return None
+    return r["rate"] * elapsed / cpu
+
+
+def fmt_cores(r, key):
+    cpu, elapsed = r.get(key), r.get("elapsed_s")
+    if not isinstance(cpu, (int, float)) or not elapsed:
+        return "-"
+    return f"{cpu / elapsed:.2f}"
+
+
 def fmt_ratio(x):
     return "-" if x is None else f"{x:.2f}"
 
@@ -225,11 +239,17 @@ def summarize(runs_path, outdir):
                 "max_rate": max(r["rate"] for r in rs),
                 "median_p50_us": med([r.get("p50_us") for r in rs]),
                 "median_p99_us": med([r.get("p99_us") for r in rs]),
+                # responses per second of target CPU time: the work per request, less
+                # sensitive than the rate to what else the shared machine runs
+                "median_rate_per_target_core": med([per_core(r) for r in rs]),
             }
         d = row["targets"].get("director", {}).get("median_rate")
         for ref in refs:
             x = row["targets"].get(ref, {}).get("median_rate")
             row[f"director/{ref}"] = d / x if d and x else None
+        d = row["targets"].get("director", {}).get("median_rate_per_target_core")
+        x = row["targets"].get("kamailio", {}).get("median_rate_per_target_core")
+        row["director/kamailio per target core"] = d / x if d and x else None
         rows.append(row)
     out = {"mode": mode, "transport": transport, "targets": targets, "workers": workers, "rows": rows, "runs": runs}
     with open(f"{outdir}/results.json", "w") as f:
@@ -251,6 +271,18 @@ def summarize(runs_path, outdir):
                 cells += ["-", "-", "-"]
         cells += [fmt_ratio(row[f"director/{ref}"]) for ref in refs]
         lines.append("| " + " | ".join(cells) + " |")
+    if any(row["director/kamailio per target core"] for row in rows):
+        lines += [
+            "",
+            "| workers | " + " | ".join(f"{t} responses per target CPU-s" for t in targets)
+            + " | director/kamailio per target CPU-s |",
+            "|" + "---|" * (len(targets) + 2),
+        ]
+        for row in rows:
+            cells = [str(row["workers"])]
+            cells += [fmt_rate(row["targets"].get(t, {}).get("median_rate_per_target_core")) for t in targets]
+            cells.append(fmt_ratio(row["director/kamailio per target core"]))
+            lines.append("| " + " | ".join(cells) + " |")
     table = "\n".join(lines)
     nrounds = max((s["runs"] for row in rows for s in row["targets"].values()), default=0)
     md = [
@@ -263,13 +295,17 @@ def summarize(runs_path, outdir):
         "",
         "## All runs",
         "",
-        "| round | workers | target | rate | p50 us | p99 us | p99.9 us | errors |",
-        "|---|---|---|---|---|---|---|---|",
+        "client/target cores = CPU seconds used by loadgen / by the target's processes during",
+        "the run, divided by the run's elapsed time (1.00 = one core busy the whole time).",
+        "",
+        "| round | workers | target | rate | p50 us | p99 us | p99.9 us | errors | client cores | target cores |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         md.append(
             f"| {r.get('round', '-')} | {r['workers']} | {r['target']} | {fmt_rate(r['rate'])} | "
-            f"{fmt_us(r.get('p50_us'))} | {fmt_us(r.get('p99_us'))} | {fmt_us(r.get('p999_us'))} | {r.get('errors', '-')} |"
+            f"{fmt_us(r.get('p50_us'))} | {fmt_us(r.get('p99_us'))} | {fmt_us(r.get('p999_us'))} | {r.get('errors', '-')} | "
+            f"{fmt_cores(r, 'client_cpu_s')} | {fmt_cores(r, 'target_cpu_s')} |"
         )
     with open(f"{outdir}/results.md", "w") as f:
         f.write("\n".join(md) + "\n")
