@@ -9,8 +9,8 @@
 //! no read or write buffer.
 //!
 //! Entry points: [`Engine::bind`] then [`BoundEngine::run`]. [`BoundEngine::handle`] gives the
-//! control plane a cloneable [`EngineHandle`] (TLS certificate reload, counters) before `run`
-//! takes the engine.
+//! control plane a cloneable [`EngineHandle`] (TLS certificate and client configuration reload,
+//! counters) before `run` takes the engine.
 
 mod affinity;
 mod bind;
