@@ -36,11 +36,14 @@ pub enum DropReason {
     /// A connection to a PROXY protocol listener without a valid header (missing, malformed,
     /// too long); a header not complete within `header_timeout` counts as `HeaderTimeout`.
     ProxyHeader,
+    /// UDP datagrams the kernel dropped because the socket's receive buffer was full (the
+    /// worker fell behind); read from the kernel once a second, so it lags by up to a second.
+    UdpReceiveBuffer,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 15;
+    pub const COUNT: usize = 16;
     /// Every reason, in index order.
     pub const ALL: [DropReason; Self::COUNT] = [
         DropReason::Oversize,
@@ -58,6 +61,7 @@ impl DropReason {
         DropReason::OutboxFull,
         DropReason::ProxyUntrusted,
         DropReason::ProxyHeader,
+        DropReason::UdpReceiveBuffer,
     ];
 
     /// A metric label.
@@ -78,6 +82,7 @@ impl DropReason {
             DropReason::OutboxFull => "outbox_full",
             DropReason::ProxyUntrusted => "proxy_untrusted",
             DropReason::ProxyHeader => "proxy_header",
+            DropReason::UdpReceiveBuffer => "udp_receive_buffer",
         }
     }
 

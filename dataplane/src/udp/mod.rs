@@ -1,6 +1,8 @@
-//! UDP: backend choice and starting the receive loop of one socket on one worker.
+//! UDP: backend choice and starting the receive loop of one socket on one worker (with the
+//! sampler of its kernel receive drops).
 
 mod bufring;
+mod drops;
 mod epoll;
 mod mmsg;
 mod sockaddr;
@@ -45,6 +47,7 @@ pub(crate) fn spawn<H: Handler>(
     local: SocketAddr,
     backend: UdpBackend,
 ) {
+    tokio::task::spawn_local(drops::sample(ctx.clone(), sock.clone()));
     if backend == UdpBackend::IoUring {
         // The io_uring loop handles shutdown itself so in-flight requests are drained.
         tokio::task::spawn_local(async move {

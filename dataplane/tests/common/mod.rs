@@ -16,7 +16,8 @@ use dataplane::{
 /// the connection is closed, `DROP` gets nothing, `FWD <port>` is forwarded to 127.0.0.1:<port>,
 /// `PUSH`/`PUSHADDR` go over the connection of the last `REG` (by id / by remote address),
 /// `FWDTCP <port>` / `FWDTLS <port>` are sent to 127.0.0.1:<port> over an outbound stream,
-/// `WHO` is answered `FROM <peer.remote>\r\n`.
+/// `WHO` is answered `FROM <peer.remote>\r\n`, `STALL` blocks the worker for 300 ms and answers
+/// nothing (so its socket's receive buffer fills).
 #[derive(Debug, Default)]
 pub struct Echo {
     pub messages: AtomicUsize,
@@ -56,6 +57,10 @@ impl Handler for Echo {
             return Action::Reply;
         }
         if msg.starts_with(b"DROP") {
+            return Action::Drop;
+        }
+        if msg.starts_with(b"STALL") {
+            std::thread::sleep(Duration::from_millis(300));
             return Action::Drop;
         }
         for (prefix, transport) in [
