@@ -10,9 +10,10 @@ use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
 use super::mmsg::{RecvBatch, SendBatch};
+use super::{verdict, Datagram};
 use crate::counters::WorkerCounters;
 use crate::ctx::WorkerCtx;
-use crate::{Action, DropReason, Handler, Peer, Transport};
+use crate::{DropReason, Handler, Peer, Transport};
 
 /// Batches handled before yielding to the worker's other tasks.
 const BATCHES_PER_YIELD: usize = 16;
@@ -82,26 +83,14 @@ fn handle_batch<H: Handler>(
             worker: ctx.index,
         };
         let Some(out) = tx.next_buf() else { break };
-        match ctx.on_message(data, &peer, out) {
-            Action::Reply | Action::Close => {
+        let action = ctx.on_message(data, &peer, out);
+        match verdict(ctx, action, out) {
+            Datagram::ToSender => {
                 let (addr, len) = rx.raw_addr(i);
                 tx.commit_raw(addr, len);
             }
-            Action::Drop => {}
-            Action::Send {
-                to,
-                transport: Transport::Udp,
-            } => tx.commit_to(to),
-            Action::Send { to, transport } => {
-                if !out.is_empty() {
-                    ctx.send_stream_to(to, transport, out);
-                }
-            }
-            Action::SendConn(id) => {
-                if !out.is_empty() {
-                    ctx.send_conn(id, out);
-                }
-            }
+            Datagram::To(to) => tx.commit_to(to),
+            Datagram::Nothing => {}
         }
     }
     stats.add_received(received);

@@ -14,7 +14,43 @@ use std::rc::Rc;
 use tokio::net::UdpSocket;
 
 use crate::ctx::WorkerCtx;
-use crate::{EngineError, Handler, Limits, UdpBackend};
+use crate::{Action, EngineError, Handler, Limits, Transport, UdpBackend};
+
+/// Where the handler's output for one datagram goes as a datagram. Both receive loops act on
+/// this; output for a stream connection has already been handed to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Datagram {
+    /// Nothing to send (dropped, empty, or sent over a stream).
+    Nothing,
+    /// Back to the datagram's sender, from the socket it came in on.
+    ToSender,
+    /// To another address (proxy mode), from the same socket.
+    To(SocketAddr),
+}
+
+/// Turns the handler's verdict on a datagram into [`Datagram`], handing stream destinations
+/// (`Send` over TCP/TLS, `SendConn`) to their connection.
+pub(crate) fn verdict<H: Handler>(ctx: &WorkerCtx<H>, action: Action, out: &[u8]) -> Datagram {
+    if out.is_empty() {
+        return Datagram::Nothing;
+    }
+    match action {
+        Action::Drop => Datagram::Nothing,
+        Action::Reply | Action::Close => Datagram::ToSender,
+        Action::Send {
+            to,
+            transport: Transport::Udp,
+        } => Datagram::To(to),
+        Action::Send { to, transport } => {
+            ctx.send_stream_to(to, transport, out);
+            Datagram::Nothing
+        }
+        Action::SendConn(id) => {
+            ctx.send_conn(id, out);
+            Datagram::Nothing
+        }
+    }
+}
 
 /// Resolves `Auto` and checks a forced io_uring backend.
 pub(crate) fn resolve_backend(

@@ -19,6 +19,7 @@ use tokio::net::UdpSocket;
 
 use super::bufring::BufRing;
 use super::sockaddr::{from_storage, to_storage, zeroed};
+use super::{verdict, Datagram};
 use crate::ctx::WorkerCtx;
 use crate::{Action, DropReason, Handler, Peer, Transport};
 
@@ -395,27 +396,13 @@ fn dispatch<H: Handler>(
         Some(i) => &u.slots[i].buf,
         None => spare,
     };
-    if out.is_empty() {
-        return Ok(false);
-    }
     let mut tmp = zeroed();
-    let (addr, len) = match action {
-        Action::Drop => return Ok(false),
-        Action::Reply | Action::Close => (from, from_len),
-        Action::Send {
-            to,
-            transport: Transport::Udp,
-        } => {
+    let (addr, len) = match verdict(ctx, action, out) {
+        Datagram::Nothing => return Ok(false),
+        Datagram::ToSender => (from, from_len),
+        Datagram::To(to) => {
             let len = to_storage(to, &mut tmp);
             (&tmp, len)
-        }
-        Action::Send { to, transport } => {
-            ctx.send_stream_to(to, transport, out);
-            return Ok(false);
-        }
-        Action::SendConn(id) => {
-            ctx.send_conn(id, out);
-            return Ok(false);
         }
     };
     if let Some(i) = slot {
