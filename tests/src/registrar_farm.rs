@@ -4,7 +4,7 @@
 
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -27,24 +27,36 @@ impl RegistrarFarm {
         Self::start_with_args(n, transport, &[])
     }
 
-    /// `n` TLS listeners presenting the certificate chain and key of these PEM files.
+    /// `n` TLS listeners presenting the certificate chain and key of these PEM files, bound to
+    /// the address `localhost` resolves to first (what the director connects to for a
+    /// registrar configured as `localhost:PORT`: 127.0.0.1 or ::1 depending on the host).
     pub fn start_tls(n: usize, certificate: &Path, private_key: &Path) -> RegistrarFarm {
+        let ip = ("localhost", 0)
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .map_or(IpAddr::from([127, 0, 0, 1]), |a| a.ip());
         let args = [
             OsStr::new("--certificate"),
             certificate.as_os_str(),
             OsStr::new("--private-key"),
             private_key.as_os_str(),
         ];
-        Self::start_with_args(n, "tls", &args)
+        Self::start_on(ip, n, "tls", &args)
     }
 
     /// `n` listeners over `transport` with extra `loadgen registrar` arguments.
     pub fn start_with_args(n: usize, transport: &str, extra: &[&OsStr]) -> RegistrarFarm {
+        Self::start_on(IpAddr::from([127, 0, 0, 1]), n, transport, extra)
+    }
+
+    /// [`RegistrarFarm::start_with_args`] with the listeners on `ip`.
+    fn start_on(ip: IpAddr, n: usize, transport: &str, extra: &[&OsStr]) -> RegistrarFarm {
         let mut cmd = Command::new(bin("loadgen"));
         cmd.arg("registrar").args(["--transport", transport]);
         cmd.args(extra);
         for _ in 0..n {
-            cmd.args(["--listen", "127.0.0.1:0"]);
+            cmd.arg("--listen").arg(SocketAddr::new(ip, 0).to_string());
         }
         cmd.args(["--control", "127.0.0.1:0"])
             .stdin(Stdio::null())
