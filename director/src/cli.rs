@@ -85,14 +85,24 @@ pub enum CliError {
         #[source]
         source: KeyError,
     },
+    /// A TLS file named by the configuration is unusable (listener certificate or key,
+    /// `[proxy]` trust anchors or client certificate).
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     /// JSON output failed.
     #[error("cannot format JSON: {0}")]
     Json(#[from] serde_json::Error),
 }
 
-/// `director check-config FILE`: `FILE: OK — N pools, M registrars, K listeners`.
+/// `director check-config FILE`: `FILE: OK — N pools, M registrars, K listeners`. Checks what
+/// `director run` checks before binding: the file, and the TLS files it names (each TLS
+/// listener's certificate and key, the `[proxy]` trust anchors and client certificate).
 pub fn run_check_config(path: &Path) -> Result<String, CliError> {
     let config = config::load_file(path)?;
+    for files in config.listeners.iter().filter_map(|l| l.tls.as_ref()) {
+        crate::tls::server_config(files)?;
+    }
+    crate::tls_client::client_config(&config.proxy)?;
     Ok(format!(
         "{}: OK — {} pools, {} registrars, {} listeners",
         path.display(),

@@ -57,6 +57,30 @@ fn check_config_accepts_a_good_file_and_names_line_and_field_of_a_bad_one() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!(":{line}:")));
 
+    // A TLS listener whose certificate file is missing: check-config loads it as `run` would.
+    let tls = dir.join("tls.toml");
+    let missing = dir.join("missing-cert.pem");
+    let text = Topology::ring(2, 3, false)
+        .to_toml(&[("127.0.0.1:5061", "tls")], 1)
+        .replacen(
+            "transport = \"tls\"",
+            &format!(
+                "transport = \"tls\"\ncertificate = {:?}\nprivate_key = {:?}",
+                missing.display().to_string(),
+                dir.join("missing-key.pem").display().to_string()
+            ),
+            1,
+        );
+    std::fs::write(&tls, &text).unwrap();
+    let out = Command::new(bin("director"))
+        .arg("check-config")
+        .arg(&tls)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}\n{text}");
+    assert!(err.contains(&missing.display().to_string()), "{err}");
+
     // A missing file is named.
     let out = Command::new(bin("director"))
         .args(["check-config", "/nonexistent/d.toml"])
