@@ -2,8 +2,9 @@
 //! destination exists on this worker: the connection is registered at once (so later sends to
 //! the same address reuse it, queueing while it connects), then connected (and for TLS,
 //! handshaken with the engine's current client configuration, the server name being the
-//! handler's [`Handler::tls_server_name`] for the destination, else its IP address), then served like an inbound connection: what the peer sends back goes to the
-//! handler. A failed connect drops what was queued, counted as `SendFailed`.
+//! handler's [`Handler::tls_server_name`] for the destination, else its IP address), then
+//! served like an inbound connection: what the peer sends back goes to the handler. A failed
+//! connect drops what was queued, counted as `SendFailed`.
 
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
