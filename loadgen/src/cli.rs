@@ -222,4 +222,8 @@ pub struct RegistrarArgs {
     /// TLS: the private key (PEM) of `--certificate`.
     #[arg(long, requires = "certificate")]
     pub private_key: Option<std::path::PathBuf>,
+    /// TLS: require a client certificate chaining to the CA certificates of this PEM file
+    /// (mutual TLS); connections without one, or with another CA's, are refused.
+    #[arg(long)]
+    pub client_ca: Option<std::path::PathBuf>,
 }

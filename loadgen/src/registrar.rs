@@ -298,8 +298,10 @@ async fn serve(a: &RegistrarArgs) -> Result<(), String> {
     let tls = match a.transport {
         ListenTransport::Tls => {
             let cfg = match (&a.certificate, &a.private_key) {
-                (Some(cert), Some(key)) => crate::tls::server_from_files(cert, key)?,
-                _ => crate::tls::self_signed_server()?.0,
+                (Some(cert), Some(key)) => {
+                    crate::tls::server_from_files(cert, key, a.client_ca.as_deref())?
+                }
+                _ => crate::tls::self_signed_server(a.client_ca.as_deref())?.0,
             };
             Some(tokio_rustls::TlsAcceptor::from(cfg))
         }

@@ -1,6 +1,7 @@
 //! TLS configuration (rustls with aws-lc-rs): the load client's (verified against a CA file,
 //! or `--tls-insecure`) and the registrar simulator's (self-signed certificate from rcgen, or
-//! the `--certificate`/`--private-key` files).
+//! the `--certificate`/`--private-key` files), which may require client certificates signed by
+//! the `--client-ca` file.
 
 use crate::plan::TlsPlan;
 use director::health::tls_client::AcceptAny;
@@ -53,26 +54,54 @@ pub fn client(
     })
 }
 
+/// The first step of a server config: no client certificate, or (with `client_ca`) a required
+/// client certificate chaining to the CAs of that PEM file.
+fn server_builder(
+    client_ca: Option<&Path>,
+) -> Result<rustls::ConfigBuilder<rustls::ServerConfig, rustls::server::WantsServerCert>, String> {
+    let builder = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?;
+    let Some(ca) = client_ca else {
+        return Ok(builder.with_no_client_auth());
+    };
+    let err = |e: &dyn std::fmt::Display| format!("--client-ca {}: {e}", ca.display());
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).map_err(|e| err(&e))? {
+        roots.add(c.map_err(|e| err(&e))?).map_err(|e| err(&e))?;
+    }
+    let verifier =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .map_err(|e| err(&e))?;
+    Ok(builder.with_client_cert_verifier(verifier))
+}
+
 /// A server config with a fresh self-signed certificate for localhost/127.0.0.1/::1; also
-/// returns the certificate PEM (for clients that want to verify).
-pub fn self_signed_server() -> Result<(Arc<rustls::ServerConfig>, String), String> {
+/// returns the certificate PEM (for clients that want to verify). `client_ca`: see
+/// [`server_builder`].
+pub fn self_signed_server(
+    client_ca: Option<&Path>,
+) -> Result<(Arc<rustls::ServerConfig>, String), String> {
     let names = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
     let ck = rcgen::generate_simple_self_signed(names).map_err(|e| format!("rcgen: {e}"))?;
     let pem = ck.cert.pem();
     let cert = ck.cert.der().clone();
     let key =
         PrivateKeyDer::try_from(ck.signing_key.serialize_der()).map_err(|e| format!("key: {e}"))?;
-    let config = rustls::ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
-        .with_no_client_auth()
+    let config = server_builder(client_ca)?
         .with_single_cert(vec![cert], key)
         .map_err(|e| format!("TLS: {e}"))?;
     Ok((Arc::new(config), pem))
 }
 
-/// A server config presenting the certificate chain and key of two PEM files.
-pub fn server_from_files(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, String> {
+/// A server config presenting the certificate chain and key of two PEM files. `client_ca`: see
+/// [`server_builder`].
+pub fn server_from_files(
+    cert: &Path,
+    key: &Path,
+    client_ca: Option<&Path>,
+) -> Result<Arc<rustls::ServerConfig>, String> {
     let chain = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .map_err(|e| format!("--certificate {}: {e}", cert.display()))?;
@@ -81,10 +110,7 @@ pub fn server_from_files(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerCo
     }
     let key = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| format!("--private-key {}: {e}", key.display()))?;
-    let config = rustls::ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
-        .with_no_client_auth()
+    let config = server_builder(client_ca)?
         .with_single_cert(chain, key)
         .map_err(|e| format!("TLS: {e}"))?;
     Ok(Arc::new(config))

@@ -31,6 +31,17 @@ impl RegistrarFarm {
     /// the address `localhost` resolves to first (what the director connects to for a
     /// registrar configured as `localhost:PORT`: 127.0.0.1 or ::1 depending on the host).
     pub fn start_tls(n: usize, certificate: &Path, private_key: &Path) -> RegistrarFarm {
+        Self::start_tls_with_args(n, certificate, private_key, &[])
+    }
+
+    /// [`RegistrarFarm::start_tls`] with extra `loadgen registrar` arguments (e.g.
+    /// `--client-ca FILE` to require client certificates).
+    pub fn start_tls_with_args(
+        n: usize,
+        certificate: &Path,
+        private_key: &Path,
+        extra: &[&OsStr],
+    ) -> RegistrarFarm {
         let ip = ("localhost", 0)
             .to_socket_addrs()
             .ok()
@@ -42,6 +53,7 @@ impl RegistrarFarm {
             OsStr::new("--private-key"),
             private_key.as_os_str(),
         ];
+        let args: Vec<&OsStr> = args.iter().copied().chain(extra.iter().copied()).collect();
         Self::start_on(ip, n, "tls", &args)
     }
 

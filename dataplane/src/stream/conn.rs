@@ -8,6 +8,10 @@
 //! every byte was handled, the read buffer goes back to the worker's pool; the next message is
 //! awaited on the TCP socket's readiness, and only then is a buffer taken for a non-blocking
 //! read. The handler's output buffer is one per worker.
+//!
+//! A TLS error (an alert or a protocol error, not an I/O error) before the peer sent a single
+//! byte counts as `TlsHandshake`: with TLS 1.3 a server refusing our client certificate says so
+//! only after our side of the handshake finished, with an alert in place of its first answer.
 
 use std::future::{poll_fn, Future};
 use std::io;
@@ -102,6 +106,7 @@ pub(crate) async fn serve<H: Handler, S: OverTcp>(
     let mut last_activity = Instant::now();
     let mut msg_started = last_activity;
     let mut stopping = false;
+    let mut heard = false;
     let mut stop = pin!(ctx.shutdown.wait());
     let mut timer = pin!(tokio::time::sleep_until(last_activity + lim.idle_timeout));
 
@@ -161,8 +166,16 @@ pub(crate) async fn serve<H: Handler, S: OverTcp>(
                 }
             }
             r = read_some(ctx, &mut stream, &mut buf, end, cap) => match r {
-                Ok(0) | Err(_) => break,
+                Ok(0) => break,
+                Err(e) => {
+                    if !heard && is_tls_error(&e) {
+                        tracing::debug!(remote = %peer.remote, error = %e, "TLS refused by the peer");
+                        ctx.stats().add_dropped(DropReason::TlsHandshake, 1);
+                    }
+                    break;
+                }
                 Ok(n) => {
+                    heard = true;
                     drained = end + n < buf.len();
                     last_activity = Instant::now();
                     if end == 0 {
@@ -186,6 +199,11 @@ pub(crate) async fn serve<H: Handler, S: OverTcp>(
     if !buf.is_empty() {
         give_buffer(ctx, buf);
     }
+}
+
+/// Whether a read failed in the TLS layer (alert received, protocol error) rather than below it.
+fn is_tls_error(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>())
 }
 
 fn take_buffer<H>(ctx: &WorkerCtx<H>, cap: usize) -> Vec<u8> {
