@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end throughput benchmark: the same load generator, the same client
 # settings, against a raw UDP echo (the ceiling), our director and Kamailio 5.6,
-# in alternating runs; medians over rounds and ratios.
+# in alternating runs; medians over rounds and ratios. With --transport tls: the
+# director and Kamailio (tls module) over kept-alive TLS connections.
 #
 # Usage: bench/run.sh [options]
 #   --duration S          seconds per run                          (default 10)
