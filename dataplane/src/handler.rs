@@ -1,8 +1,9 @@
 //! The handler trait the engine calls for every inbound message, and what it may ask in return.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use rustls::pki_types::ServerName;
+use rustls::pki_types::{CertificateDer, ServerName};
 
 use crate::{ConnId, FrameError, Peer, Transport};
 
@@ -57,6 +58,15 @@ pub trait Handler: Send + Sync + 'static {
     /// the message path). `None`: the destination's IP address.
     fn tls_server_name(&self, to: SocketAddr) -> Option<ServerName<'static>> {
         let _ = to;
+        None
+    }
+
+    /// The identity of an inbound TLS connection whose client presented a certificate that the
+    /// listener's verifier accepted (`end_entity` is its leaf certificate). Called once per
+    /// connection, after the handshake and before its first message; the answer is
+    /// [`Peer::tls_identity`] for every message on that connection. `None`: no identity.
+    fn tls_identity(&self, end_entity: &CertificateDer<'_>) -> Option<Arc<[u8]>> {
+        let _ = end_entity;
         None
     }
 }

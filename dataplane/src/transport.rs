@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// A SIP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,8 +82,9 @@ impl fmt::Display for ConnId {
     }
 }
 
-/// Where a message came from and over what.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a message came from and over what. Built once per stream connection (and per UDP
+/// datagram), so cloning it never happens on the message path.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer {
     /// The sender's address.
     pub remote: SocketAddr,
@@ -94,4 +96,8 @@ pub struct Peer {
     pub conn: Option<ConnId>,
     /// Index of the worker handling it.
     pub worker: usize,
+    /// The identity the handler derived from the verified client certificate of an inbound TLS
+    /// connection ([`crate::Handler::tls_identity`], asked once after the handshake); `None`
+    /// elsewhere.
+    pub tls_identity: Option<Arc<[u8]>>,
 }

@@ -32,6 +32,7 @@ fn bench(c: &mut Criterion) {
         stream: false,
         local: "127.0.0.1:5060".parse().expect("addr"),
         conn: None,
+        cert_identity: None,
     };
     let mut g = c.benchmark_group("redirect");
     g.throughput(Throughput::Elements(msgs.len() as u64));

@@ -137,7 +137,7 @@ impl Outcome {
 
 /// Facts about where a message came from.
 #[derive(Debug, Clone, Copy)]
-pub struct Source {
+pub struct Source<'a> {
     /// The peer's address.
     pub addr: SocketAddr,
     /// True for TCP/TLS: responses go back over the connection, never by Via.
@@ -146,6 +146,9 @@ pub struct Source {
     pub local: SocketAddr,
     /// The stream connection it arrived on (`dataplane::ConnId::to_u64`).
     pub conn: Option<u64>,
+    /// The canonical `user@host` of the verified TLS client certificate of that connection
+    /// (`[auth] mode = "tls-client-cert"` / `"digest-or-cert"`), if any.
+    pub cert_identity: Option<&'a [u8]>,
 }
 
 /// Reusable per-worker scratch space, so deciding allocates nothing once warmed up.
@@ -387,6 +390,7 @@ fn authenticate(
         auth,
         msg,
         source.addr,
+        source.cert_identity,
         &scratch.key,
         crate::auth::now_s(),
         out,

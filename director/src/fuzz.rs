@@ -36,12 +36,13 @@ use crate::topology::Mode;
 const CONN: u64 = 0x2a;
 
 /// The client: a UDP or stream peer at a documentation address, port 5060.
-fn source(stream: bool) -> Source {
+fn source(stream: bool) -> Source<'static> {
     Source {
         addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7)), 5060),
         stream,
         local: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5060),
         conn: stream.then_some(CONN),
+        cert_identity: None,
     }
 }
 
@@ -247,6 +248,7 @@ fn check_forwarded(snap: &Snapshot, req: &Message<'_>, source: Source, out: &[u8
         stream: false,
         local: source.local,
         conn: None,
+        cert_identity: None,
     };
     let mut scratch = Scratch::default();
     let mut relayed = Vec::new();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use dataplane::{Action, ConnId, FrameError, Handler, Peer, Transport};
-use rustls::pki_types::ServerName;
+use rustls::pki_types::{CertificateDer, ServerName};
 
 use crate::decision::{decide_in_mode, Outcome, Scratch, Source, Verdict};
 use crate::salvage;
@@ -102,6 +102,7 @@ impl Handler for DirectorHandler {
             stream: peer.transport.is_stream(),
             local: peer.local,
             conn: peer.conn.map(ConnId::to_u64),
+            cert_identity: peer.tls_identity.as_deref(),
         };
         let mode = self.mode_for(peer, &snap);
         let (verdict, outcome, method, code, target) =
@@ -170,5 +171,11 @@ impl Handler for DirectorHandler {
         let snap = self.snapshot.load();
         let host = snap.tls_host_at(to)?;
         ServerName::try_from(host.to_owned()).ok()
+    }
+
+    /// The canonical `user@host` of a verified client certificate's first SIP URI
+    /// ([`crate::cert_identity`]), for `[auth]` certificate modes.
+    fn tls_identity(&self, end_entity: &CertificateDer<'_>) -> Option<Arc<[u8]>> {
+        crate::cert_identity::identity(end_entity)
     }
 }

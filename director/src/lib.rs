@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cert_identity;
 pub mod cli;
 pub mod config;
 pub mod control;

@@ -161,6 +161,7 @@ impl Throttle {
             stream: peer.transport.is_stream(),
             local: peer.local,
             conn: None,
+            cert_identity: None,
         };
         match reply_route(&req, source) {
             Verdict::ReplyTo(to) => Action::Send {

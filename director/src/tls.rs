@@ -38,6 +38,14 @@ pub enum TlsError {
         /// Why.
         reason: String,
     },
+    /// A listener's `client_ca` is unreadable, malformed or holds no usable certificate.
+    #[error("{file}: cannot load client CA certificates (`client_ca`): {reason}")]
+    ClientCa {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// rustls refused to build the proxy client configuration.
     #[error("proxy TLS client configuration: {0}")]
     Client(String),
@@ -76,7 +84,8 @@ pub(crate) fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> 
 }
 
 /// A server configuration (TLS 1.2 and 1.3, aws-lc-rs, session tickets/resumption on) from the
-/// listener's certificate chain and key.
+/// listener's certificate chain and key; with `client_ca`, clients are asked for a certificate
+/// verified against it (one without a certificate is still accepted, for digest).
 pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let certs = load_certs(&files.certificate)?;
     let key = load_key(&files.private_key)?;
@@ -86,10 +95,14 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsE
         key: files.private_key.clone(),
         reason,
     };
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| pair_err(e.to_string()))?
-        .with_no_client_auth()
+        .map_err(|e| pair_err(e.to_string()))?;
+    let builder = match &files.client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => builder.with_client_cert_verifier(client_verifier(ca, provider)?),
+    };
+    let mut config = builder
         .with_single_cert(certs, key)
         .map_err(|e| pair_err(e.to_string()))?;
     config.session_storage = rustls::server::ServerSessionMemoryCache::new(64 * 1024);
@@ -97,6 +110,30 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsE
         config.ticketer = ticketer;
     }
     Ok(Arc::new(config))
+}
+
+/// Verifies client certificates against the CAs of `ca`; clients without one are let through.
+fn client_verifier(
+    ca: &Path,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, TlsError> {
+    let err = |reason: String| TlsError::ClientCa {
+        file: ca.to_owned(),
+        reason,
+    };
+    let certs = CertificateDer::pem_file_iter(ca)
+        .map_err(|e| err(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| err(e.to_string()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err(err("no usable CERTIFICATE block found".into()));
+    }
+    rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+        .allow_unauthenticated()
+        .build()
+        .map_err(|e| err(e.to_string()))
 }
 
 /// Why one TLS listener could not be reloaded.

@@ -48,6 +48,7 @@ fn forwarding_and_relaying_allocate_nothing_after_warm_up() {
         stream: false,
         local: "127.0.0.1:5060".parse().expect("addr"),
         conn: None,
+        cert_identity: None,
     };
     let mut msgs: Vec<String> = (0..16)
         .map(|n| request("REGISTER", "sip:example.com", n, ""))

@@ -71,6 +71,7 @@ fn decide_allocates_nothing_after_warm_up() {
         stream: false,
         local: "127.0.0.1:5060".parse().expect("addr"),
         conn: None,
+        cert_identity: None,
     };
     let msgs = messages();
     let mut scratch = Scratch::default();
@@ -113,6 +114,7 @@ fn handler_allocates_nothing_after_warm_up() {
         transport: Transport::Udp,
         conn: None,
         worker: 0,
+        tls_identity: None,
     };
     let msgs = messages();
     let mut out = Vec::with_capacity(2048);

@@ -111,10 +111,25 @@ fn errors_name_line_and_field() {
     assert!(e.contains("field `auth.realm`"), "{e}");
     let e = parse("[auth]\nmode = \"kerberos\"\n", USERS).expect_err("mode");
     assert!(e.contains(":2:8: field `auth.mode`: unknown mode"), "{e}");
-    let e = parse("[auth]\nmode = \"tls-client-cert\"\n", USERS).expect_err("cert mode");
-    assert!(e.contains("not available yet"), "{e}");
+    let e = parse("[auth]\nmode = \"digest-or-cert\"\nrealm = \"r\"\n", USERS)
+        .expect_err("digest-or-cert without credentials");
+    assert!(e.contains("field `auth.credentials`"), "{e}");
     let e = parse("[auth]\nmode = \"digest\"\nrealm = \"r\"\n", USERS).expect_err("no credentials");
     assert!(e.contains("field `auth.credentials`"), "{e}");
     let e = parse("[auth]\nmod = \"digest\"\n", USERS).expect_err("unknown field");
     assert!(e.contains(":2:1"), "{e}");
+}
+
+#[test]
+fn certificate_modes() {
+    let c = parse("[auth]\nmode = \"tls-client-cert\"\nrealm = \"r\"\n", USERS).expect("valid");
+    let auth = c.topology.auth().expect("auth on");
+    assert_eq!(auth.mode(), AuthMode::TlsClientCert);
+    assert!(auth.credentials().is_empty());
+    let text = "[auth]\nmode = \"digest-or-cert\"\nrealm = \"r\"\ncredentials = \"users.toml\"\n";
+    let c = parse(text, USERS).expect("valid");
+    assert_eq!(
+        c.topology.auth().expect("on").mode(),
+        AuthMode::DigestOrCert
+    );
 }

@@ -24,13 +24,14 @@ fn snapshot() -> Snapshot {
     Snapshot::all_up(config.topology, 1)
 }
 
-fn source() -> Source {
+fn source() -> Source<'static> {
     let addr: SocketAddr = "192.0.2.1:5060".parse().expect("addr");
     Source {
         addr,
         stream: false,
         local: "127.0.0.1:5060".parse().expect("addr"),
         conn: None,
+        cert_identity: None,
     }
 }
 

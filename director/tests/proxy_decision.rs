@@ -41,12 +41,13 @@ fn snapshot(eligible: [bool; 3], resolved: bool) -> Snapshot {
     Snapshot::new(c.topology, e, addrs, 1)
 }
 
-fn source() -> Source {
+fn source() -> Source<'static> {
     Source {
         addr: "192.0.2.9:5062".parse().expect("addr"),
         stream: false,
         local: "127.0.0.1:5060".parse().expect("addr"),
         conn: None,
+        cert_identity: None,
     }
 }
 

@@ -70,6 +70,7 @@ fn peer(remote: &str, transport: Transport) -> Peer {
         transport,
         conn: None,
         worker: 0,
+        tls_identity: None,
     }
 }
 

@@ -163,6 +163,12 @@ pub struct LoadArgs {
     /// TLS: server name to send and verify [default: the target host].
     #[arg(long)]
     pub tls_server_name: Option<String>,
+    /// TLS: present this client certificate chain (PEM) when the server asks for one.
+    #[arg(long, requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// TLS: the private key (PEM) of `--client-cert`.
+    #[arg(long, requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
     /// TCP/TLS: open a new connection for every request (measures connection/handshake rate);
     /// concurrency is then --in-flight per thread.
     #[arg(

@@ -16,21 +16,22 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(aws_lc_rs::default_provider())
 }
 
-/// Client settings for `target`: `insecure` accepts any certificate, else the CAs in `ca`.
+/// Client settings for `target`: `insecure` accepts any certificate, else the CAs in `ca`;
+/// `client_auth` is a certificate chain and key file to present when the server asks.
 pub fn client(
     target: SocketAddr,
     insecure: bool,
     ca: Option<&Path>,
     server_name: Option<&str>,
+    client_auth: Option<(&Path, &Path)>,
 ) -> Result<TlsPlan, String> {
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS: {e}"))?;
-    let config = if insecure {
+    let wants = if insecure {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAny::new(provider())))
-            .with_no_client_auth()
     } else {
         let ca = ca.ok_or("TLS needs --ca FILE or --tls-insecure")?;
         let mut roots = rustls::RootCertStore::empty();
@@ -42,7 +43,20 @@ pub fn client(
                 .add(c)
                 .map_err(|e| format!("--ca {}: {e}", ca.display()))?;
         }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        builder.with_root_certificates(roots)
+    };
+    let config = match client_auth {
+        None => wants.with_no_client_auth(),
+        Some((cert, key)) => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| format!("--client-cert {}: {e}", cert.display()))?;
+            let key = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| format!("--client-key {}: {e}", key.display()))?;
+            wants
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| format!("--client-cert: {e}"))?
+        }
     };
     let name = match server_name {
         Some(n) => ServerName::try_from(n.to_string()).map_err(|e| format!("server name: {e}"))?,

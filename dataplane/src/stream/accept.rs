@@ -1,8 +1,9 @@
 //! Accept loop of one stream listener on one worker, and the per-connection task wrapper
 //! (connection limit, PROXY protocol trust and header, registry membership, TLS handshake with
-//! timeout).
+//! timeout, and the handler's identity for a verified client certificate).
 
 use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -143,18 +144,22 @@ async fn connection<H: Handler>(
         ctx: ctx.clone(),
         id,
     };
-    let peer = Peer {
+    let mut peer = Peer {
         remote,
         local,
         transport,
         conn: Some(id),
         worker: ctx.index,
+        tls_identity: None,
     };
     match tls {
         None => serve(&ctx, tcp, peer, &outbox).await,
         Some(acceptor) => {
             match tokio::time::timeout(ctx.limits.header_timeout, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => serve(&ctx, stream, peer, &outbox).await,
+                Ok(Ok(stream)) => {
+                    peer.tls_identity = client_identity(&ctx, &stream);
+                    serve(&ctx, stream, peer, &outbox).await
+                }
                 Ok(Err(e)) => {
                     tracing::debug!(%remote, error = %e, "TLS handshake failed");
                     ctx.stats().add_dropped(DropReason::TlsHandshake, 1);
@@ -163,4 +168,19 @@ async fn connection<H: Handler>(
             }
         }
     }
+}
+
+/// The handler's identity for the client certificate of `stream` (verified by the listener's
+/// configuration during the handshake), if the client presented one. A panic in the handler
+/// counts as `HandlerPanic` and gives no identity.
+fn client_identity<H: Handler>(
+    ctx: &WorkerCtx<H>,
+    stream: &tokio_rustls::server::TlsStream<TcpStream>,
+) -> Option<Arc<[u8]>> {
+    let leaf = stream.get_ref().1.peer_certificates()?.first()?;
+    let asked = catch_unwind(AssertUnwindSafe(|| ctx.handler.tls_identity(leaf)));
+    asked.unwrap_or_else(|_| {
+        ctx.stats().add_dropped(DropReason::HandlerPanic, 1);
+        None
+    })
 }

@@ -95,6 +95,7 @@ async fn connect<H: Handler>(
         transport,
         conn: Some(guard.id()),
         worker: ctx.index,
+        tls_identity: None,
     };
     match tls {
         None => serve(&ctx, tcp, peer, &outbox).await,

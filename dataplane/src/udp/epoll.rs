@@ -81,6 +81,7 @@ fn handle_batch<H: Handler>(
             transport: Transport::Udp,
             conn: None,
             worker: ctx.index,
+            tls_identity: None,
         };
         let Some(out) = tx.next_buf() else { break };
         let action = ctx.on_message(data, &peer, out);

@@ -321,6 +321,7 @@ pub(crate) async fn run<H: Handler>(
                                             transport: Transport::Udp,
                                             conn: None,
                                             worker: ctx.index,
+                                            tls_identity: None,
                                         };
                                         (ctx.on_message(m.payload_data(), &peer, reply), name_len)
                                     },

@@ -11,12 +11,14 @@ use crate::decision::Outcome;
 use crate::placement::PlacementKey;
 use crate::response;
 
-/// Checks `msg`, acting for the AOR `key`, at Unix time `now_s`. `None`: it may be routed;
+/// Checks `msg`, acting for the AOR `key` (over a TLS connection whose client certificate names
+/// `cert_identity`, if any), at Unix time `now_s`. `None`: it may be routed;
 /// otherwise the response is in `out` and this is its outcome.
 pub(crate) fn gate(
     auth: &Authenticator,
     msg: &Message<'_>,
     source: SocketAddr,
+    cert_identity: Option<&[u8]>,
     key: &PlacementKey,
     now_s: u64,
     out: &mut Vec<u8>,
@@ -30,7 +32,7 @@ pub(crate) fn gate(
         request_uri,
         aor: key.as_bytes(),
         user: key.user(),
-        cert_identity: None,
+        cert_identity,
     };
     match auth.check(msg, subject, now_s) {
         Check::Ok => None,

@@ -35,13 +35,8 @@ pub(super) fn auth(
     let mode = match raw.mode.as_ref().map(|m| m.get_ref().as_str()) {
         None | Some("none") => return Ok(None),
         Some("digest") => AuthMode::Digest,
-        Some(m @ ("tls-client-cert" | "digest-or-cert")) => {
-            let msg = format!(
-                "mode `{m}` is not available yet: TLS listeners do not request client \
-                 certificates; use \"digest\""
-            );
-            return Err(bad(span_of(&raw.mode), "mode", msg));
-        }
+        Some("tls-client-cert") => AuthMode::TlsClientCert,
+        Some("digest-or-cert") => AuthMode::DigestOrCert,
         Some(other) => {
             let msg = format!(
                 "unknown mode `{other}`: expected none, digest, tls-client-cert or digest-or-cert"
@@ -91,9 +86,19 @@ pub(super) fn auth(
         Some(s) => Sha256::digest(s.get_ref().as_bytes()).into(),
         None => process_secret().map_err(|msg| bad(span_of(&raw.mode), "nonce_secret", msg))?,
     };
-    let Some(file) = &raw.credentials else {
-        let msg = "digest needs `credentials` (a file of [[user]] entries)".to_owned();
-        return Err(bad(span_of(&raw.mode), "credentials", msg));
+    let file = match (&raw.credentials, mode) {
+        (Some(file), _) => file,
+        // Certificates only: no passwords to read.
+        (None, AuthMode::TlsClientCert) => {
+            let key = NonceKey::new(secret, lifetime);
+            let users = Credentials::default();
+            let auth = Authenticator::new(mode, &realm, &algorithms, key, users);
+            return Ok(Some(Arc::new(auth)));
+        }
+        (None, _) => {
+            let msg = "digest needs `credentials` (a file of [[user]] entries)".to_owned();
+            return Err(bad(span_of(&raw.mode), "credentials", msg));
+        }
     };
     let path = base_dir.join(file.get_ref());
     let text = std::fs::read_to_string(&path).map_err(|e| {

@@ -39,6 +39,7 @@ pub(super) fn proxy(
         (Some(cert), Some(key)) => Some(TlsFiles {
             certificate: path(cert, "tls_certificate")?,
             private_key: path(key, "tls_private_key")?,
+            client_ca: None,
         }),
         (Some(cert), None) => {
             let problem = Problem::ClientCertPair("tls_private_key");

@@ -46,6 +46,7 @@ pub(super) struct RawListen {
     pub transport: Option<Spanned<Transport>>,
     pub certificate: Option<Spanned<String>>,
     pub private_key: Option<Spanned<String>>,
+    pub client_ca: Option<Spanned<String>>,
     pub mode: Option<Spanned<Mode>>,
     pub proxy_protocol: Option<Spanned<bool>>,
     pub proxy_protocol_from: Option<Spanned<Vec<Spanned<String>>>>,

@@ -54,6 +54,10 @@ pub struct TlsFiles {
     pub certificate: PathBuf,
     /// Private key (PEM).
     pub private_key: PathBuf,
+    /// Listeners only (`client_ca`): CA certificates (PEM) that client certificates are
+    /// verified against; clients are asked for one, and may still connect without. `None`:
+    /// no client certificates (always for `[proxy]`).
+    pub client_ca: Option<PathBuf>,
 }
 
 /// `[proxy]`: how the director connects to registrars reached over TLS in proxy mode. Only

@@ -188,6 +188,7 @@ fn listeners(
             (Transport::Tls, Some(cert), Some(key)) => Some(TlsFiles {
                 certificate: base_dir.join(cert.get_ref()),
                 private_key: base_dir.join(key.get_ref()),
+                client_ca: l.client_ca.as_ref().map(|ca| base_dir.join(ca.get_ref())),
             }),
             (Transport::Tls, _, _) => {
                 let span = l.transport.as_ref().map_or(l.address.span(), Spanned::span);
@@ -213,6 +214,13 @@ fn listeners(
             }
             (_, None, None) => None,
         };
+        if let (None, Some(ca)) = (&tls, &l.client_ca) {
+            return Err(src.at(
+                ca,
+                field("client_ca"),
+                Problem::TlsFileWithoutTls("client_ca"),
+            ));
+        }
         let line = src.line(&l.address.span());
         // Port 0 asks the kernel for a free port: two such listeners never collide.
         let fixed_port = address.port() != 0;

@@ -1,0 +1,251 @@
+//! `[auth]` with TLS client certificates on the wire: a TLS listener with `client_ca` asks
+//! clients for a certificate; the first `sip:` subjectAltName URI of a verified one is the
+//! identity `[auth] mode = "tls-client-cert"` and `"digest-or-cert"` check against the To AOR
+//! of a REGISTER (real director process, rustls client). Also the configuration errors for a
+//! missing `client_ca` file and `client_ca` on a non-TLS listener.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, SanType};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConnection, StreamOwned};
+use system_tests::process::scratch_dir;
+use system_tests::sip_client::{parse_answer, register};
+use system_tests::{bin, Director};
+
+struct Ca {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+    pem: PathBuf,
+}
+
+fn ca(dir: &Path, name: &str) -> Ca {
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, format!("{name} test CA"));
+    let issuer =
+        CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("CA");
+    let pem = dir.join(format!("{name}-ca.pem"));
+    std::fs::write(&pem, issuer.pem()).expect("write CA");
+    Ca { issuer, pem }
+}
+
+/// A certificate and key (PEM files) with these subjectAltNames, signed by `ca`.
+fn leaf(dir: &Path, ca: &Ca, tag: &str, sans: Vec<SanType>) -> (PathBuf, PathBuf) {
+    let key = KeyPair::generate().expect("key");
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.subject_alt_names = sans;
+    let cert = params.signed_by(&key, &ca.issuer).expect("sign");
+    let (c, k) = (
+        dir.join(format!("{tag}-cert.pem")),
+        dir.join(format!("{tag}-key.pem")),
+    );
+    std::fs::write(&c, cert.pem()).expect("write cert");
+    std::fs::write(&k, key.serialize_pem()).expect("write key");
+    (c, k)
+}
+
+/// A director whose TLS listener asks for client certificates signed by the client CA.
+struct Setup {
+    director: Director,
+    client: Arc<rustls::ClientConfig>,
+    alice: Arc<rustls::ClientConfig>,
+    stranger: Arc<rustls::ClientConfig>,
+}
+
+fn client_config(server_ca: &Path, cert: Option<(&Path, &Path)>) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(server_ca).expect("ca") {
+        roots.add(c.expect("ca cert")).expect("add");
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots);
+    let cfg = match cert {
+        None => builder.with_no_client_auth(),
+        Some((c, k)) => {
+            let chain = CertificateDer::pem_file_iter(c)
+                .expect("cert")
+                .collect::<Result<Vec<_>, _>>()
+                .expect("certs");
+            let key = PrivateKeyDer::from_pem_file(k).expect("key");
+            builder
+                .with_client_auth_cert(chain, key)
+                .expect("client auth")
+        }
+    };
+    Arc::new(cfg)
+}
+
+fn setup(tag: &str, auth: &str) -> Setup {
+    let dir = scratch_dir(tag);
+    let server_ca = ca(&dir, "server");
+    let client_ca = ca(&dir, "client");
+    let other_ca = ca(&dir, "other");
+    let dns = |n: &str| SanType::DnsName(n.try_into().expect("ia5"));
+    let uri = |u: &str| SanType::URI(u.try_into().expect("ia5"));
+    let (cert, key) = leaf(&dir, &server_ca, "director", vec![dns("localhost")]);
+    let alice = leaf(
+        &dir,
+        &client_ca,
+        "alice",
+        vec![uri("sip:alice@Example.COM")],
+    );
+    let stranger = leaf(
+        &dir,
+        &other_ca,
+        "stranger",
+        vec![uri("sip:alice@example.com")],
+    );
+    let config = format!(
+        "[[listen]]\naddress = \"127.0.0.1:0\"\ntransport = \"udp\"\n\n\
+         [[listen]]\naddress = \"127.0.0.1:0\"\ntransport = \"tls\"\n\
+         certificate = \"{}\"\nprivate_key = \"{}\"\nclient_ca = \"{}\"\n\n\
+         {auth}\n\n\
+         [[pool]]\nid = \"pool1\"\n\n\
+         [[pool.registrar]]\nid = \"fe1\"\ncontact = \"sip:fe1.example.com\"\n",
+        cert.display(),
+        key.display(),
+        client_ca.pem.display()
+    );
+    Setup {
+        director: Director::start(&config),
+        client: client_config(&server_ca.pem, None),
+        alice: client_config(&server_ca.pem, Some((&alice.0, &alice.1))),
+        stranger: client_config(&server_ca.pem, Some((&stranger.0, &stranger.1))),
+    }
+}
+
+/// REGISTERs `aor` over a new TLS connection with `cfg`; the status code of the answer, or
+/// `None` when the connection ends without one.
+fn register_over_tls(s: &Setup, cfg: &Arc<rustls::ClientConfig>, aor: &str) -> Option<u16> {
+    let to: SocketAddr = s.director.listening.tls[0];
+    let tcp = TcpStream::connect(to).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
+    let local = tcp.local_addr().expect("local");
+    let name = ServerName::try_from("localhost").expect("name");
+    let conn = ClientConnection::new(Arc::clone(cfg), name).expect("client");
+    let mut tls = StreamOwned::new(conn, tcp);
+    tls.write_all(register(aor, local, "TLS", 1).as_bytes())
+        .ok()?;
+    tls.flush().ok()?;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tls.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    Some(parse_answer(&String::from_utf8_lossy(&got)).code)
+}
+
+const CERT_ONLY: &str = "[auth]\nmode = \"tls-client-cert\"\nrealm = \"example.com\"";
+
+#[test]
+fn tls_client_cert_mode_checks_the_certificate_identity_against_the_aor() {
+    let s = setup("auth-cert-only", CERT_ONLY);
+    // The certificate's sip:alice@Example.COM proves alice@example.com.
+    assert_eq!(
+        register_over_tls(&s, &s.alice, "sip:alice@example.com"),
+        Some(301)
+    );
+    assert_eq!(
+        register_over_tls(&s, &s.alice, "sip:bob@example.com"),
+        Some(403)
+    );
+    assert_eq!(
+        register_over_tls(&s, &s.client, "sip:alice@example.com"),
+        Some(403),
+        "no certificate"
+    );
+    // A certificate from a CA other than client_ca fails the handshake: no answer at all.
+    assert_eq!(
+        register_over_tls(&s, &s.stranger, "sip:alice@example.com"),
+        None
+    );
+}
+
+#[test]
+fn digest_or_cert_challenges_clients_without_a_certificate() {
+    let dir = scratch_dir("auth-either-users");
+    let users = dir.join("users.toml");
+    std::fs::write(
+        &users,
+        "[[user]]\naor = \"bob@example.com\"\npassword = \"pw\"\n",
+    )
+    .expect("users");
+    let auth = format!(
+        "[auth]\nmode = \"digest-or-cert\"\nrealm = \"example.com\"\ncredentials = \"{}\"",
+        users.display()
+    );
+    let s = setup("auth-either", &auth);
+    assert_eq!(
+        register_over_tls(&s, &s.alice, "sip:alice@example.com"),
+        Some(301)
+    );
+    assert_eq!(
+        register_over_tls(&s, &s.client, "sip:bob@example.com"),
+        Some(401)
+    );
+    // A certificate for someone else falls back to digest too.
+    assert_eq!(
+        register_over_tls(&s, &s.alice, "sip:bob@example.com"),
+        Some(401)
+    );
+}
+
+fn start_fails(tag: &str, config: &str) -> String {
+    let dir = scratch_dir(tag);
+    let file = dir.join("director.toml");
+    std::fs::write(&file, config).expect("write config");
+    let out = Command::new(bin("director"))
+        .arg("--config")
+        .arg(&file)
+        .output()
+        .expect("run director");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_missing_client_ca_stops_the_start_and_client_ca_needs_tls() {
+    let dir = scratch_dir("auth-cert-missing-ca");
+    let ca = ca(&dir, "server");
+    let (cert, key) = leaf(&dir, &ca, "director", Vec::new());
+    let missing = dir.join("no-such-ca.pem");
+    let pool =
+        "[[pool]]\nid = \"p\"\n\n[[pool.registrar]]\nid = \"r\"\ncontact = \"sip:r.example.com\"\n";
+    let config = format!(
+        "[[listen]]\naddress = \"127.0.0.1:0\"\ntransport = \"tls\"\n\
+         certificate = \"{}\"\nprivate_key = \"{}\"\nclient_ca = \"{}\"\n\n{pool}",
+        cert.display(),
+        key.display(),
+        missing.display()
+    );
+    let err = start_fails("auth-cert-missing-ca-run", &config);
+    assert!(err.contains(&missing.display().to_string()), "{err}");
+    assert!(err.contains("client_ca"), "{err}");
+
+    let config = format!(
+        "[[listen]]\naddress = \"127.0.0.1:0\"\ntransport = \"tcp\"\nclient_ca = \"ca.pem\"\n\n{pool}"
+    );
+    let err = start_fails("auth-cert-ca-on-tcp", &config);
+    assert!(
+        err.contains(
+            ":4:13: field `listen[0].client_ca`: `client_ca` applies only to transport tls"
+        ),
+        "{err}"
+    );
+}
