@@ -74,7 +74,18 @@ fn listener_specs(config: &Config) -> Result<Vec<ListenerSpec>, RunError> {
 pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
     let config = config::load(args.config.as_deref())?;
     let specs = listener_specs(&config)?;
-    let tls_client = crate::tls_client::client_config_logged(&config.proxy)?;
+    // Built in any case (a reload may switch to proxy mode); its trust anchors are logged only
+    // where proxy mode is in use from the start, so a redirect-only director says nothing.
+    let proxying = config.topology.mode() == crate::topology::Mode::Proxy
+        || config
+            .listeners
+            .iter()
+            .any(|l| l.mode == Some(crate::topology::Mode::Proxy));
+    let tls_client = if proxying {
+        crate::tls_client::client_config_logged(&config.proxy)?
+    } else {
+        crate::tls_client::client_config(&config.proxy)?.map(|(client, _)| client)
+    };
     let workers = args.workers.unwrap_or(config.workers) as usize;
     let engine_config = EngineConfig {
         workers,
