@@ -120,16 +120,32 @@ fn errors_name_line_and_field() {
     assert!(e.contains(":2:1"), "{e}");
 }
 
+/// A TLS listener asking for client certificates (files are read at start, not by parse).
+const CLIENT_CA_LISTENER: &str = "[[listen]]\naddress = \"127.0.0.1:5061\"\ntransport = \"tls\"\n\
+    certificate = \"c.pem\"\nprivate_key = \"k.pem\"\nclient_ca = \"ca.pem\"\n";
+
 #[test]
 fn certificate_modes() {
-    let c = parse("[auth]\nmode = \"tls-client-cert\"\nrealm = \"r\"\n", USERS).expect("valid");
+    let text = format!("{CLIENT_CA_LISTENER}[auth]\nmode = \"tls-client-cert\"\nrealm = \"r\"\n");
+    let c = parse(&text, USERS).expect("valid");
     let auth = c.topology.auth().expect("auth on");
     assert_eq!(auth.mode(), AuthMode::TlsClientCert);
     assert!(auth.credentials().is_empty());
+    // Certificates only: no realm needed (no challenge is ever sent).
+    let text = format!("{CLIENT_CA_LISTENER}[auth]\nmode = \"tls-client-cert\"\n");
+    parse(&text, USERS).expect("valid without realm");
     let text = "[auth]\nmode = \"digest-or-cert\"\nrealm = \"r\"\ncredentials = \"users.toml\"\n";
     let c = parse(text, USERS).expect("valid");
     assert_eq!(
         c.topology.auth().expect("on").mode(),
         AuthMode::DigestOrCert
     );
+}
+
+#[test]
+fn certificates_only_without_client_ca_is_refused() {
+    let err = parse("[auth]\nmode = \"tls-client-cert\"\nrealm = \"r\"\n", USERS)
+        .expect_err("no listener asks for client certificates");
+    assert!(err.contains(":2:8: field `auth.mode`"), "{err}");
+    assert!(err.contains("client_ca"), "{err}");
 }

@@ -66,7 +66,19 @@ fn subcommands_parse() {
 
 #[test]
 fn check_config_ok() {
-    let path = example_path();
+    // The example names TLS files next to it; check-config loads them, so give it a copy with
+    // a freshly generated certificate there.
+    let dir = std::env::temp_dir().join(format!("director-cli-ok-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("tls")).expect("temp dir");
+    let path = dir.join("example.toml");
+    std::fs::copy(example_path(), &path).expect("copy example");
+    let ck = rcgen::generate_simple_self_signed(vec!["director.example.com".into()]).expect("cert");
+    std::fs::write(dir.join("tls/director.crt.pem"), ck.cert.pem()).expect("write cert");
+    std::fs::write(
+        dir.join("tls/director.key.pem"),
+        ck.signing_key.serialize_pem(),
+    )
+    .expect("write key");
     let out = run_check_config(&path).expect("valid example");
     assert_eq!(
         out,
@@ -75,6 +87,12 @@ fn check_config_ok() {
             path.display()
         )
     );
+
+    // Without its certificate the example is refused, naming the file.
+    std::fs::remove_file(dir.join("tls/director.crt.pem")).expect("remove cert");
+    let err = run_check_config(&path).expect_err("missing certificate");
+    assert!(matches!(err, CliError::Tls(_)), "{err:?}");
+    assert!(err.to_string().contains("director.crt.pem"), "{err}");
 }
 
 #[test]

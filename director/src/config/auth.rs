@@ -19,10 +19,13 @@ const MAX_NONCE_LIFETIME_S: u64 = 86_400;
 const MIN_SECRET_LEN: usize = 16;
 
 /// `[auth]` as written to an [`Authenticator`] (`None`: authentication off). `domain` is the
-/// director's `[director] domain`, the default realm.
+/// director's `[director] domain`, the default realm; `client_certs` whether any TLS listener
+/// asks for client certificates (`client_ca`), without which `tls-client-cert` would refuse
+/// every REGISTER.
 pub(super) fn auth(
     raw: Option<RawAuth>,
     domain: Option<&str>,
+    client_certs: bool,
     src: &Source<'_>,
     base_dir: &Path,
 ) -> Result<Option<Arc<Authenticator>>, ConfigError> {
@@ -44,6 +47,12 @@ pub(super) fn auth(
             return Err(bad(span_of(&raw.mode), "mode", msg));
         }
     };
+    if mode == AuthMode::TlsClientCert && !client_certs {
+        let msg = "tls-client-cert needs a TLS listener with `client_ca` (otherwise every \
+                   REGISTER would be refused)"
+            .to_owned();
+        return Err(bad(span_of(&raw.mode), "mode", msg));
+    }
     let realm = match (&raw.realm, domain) {
         (Some(r), _) => {
             let text = r.get_ref();
@@ -61,6 +70,8 @@ pub(super) fn auth(
             text.clone()
         }
         (None, Some(domain)) => domain.to_owned(),
+        // Certificates only: no challenge is ever sent, so the realm is never shown.
+        (None, None) if mode == AuthMode::TlsClientCert => "director".to_owned(),
         (None, None) => {
             let msg = "digest needs a `realm` (or a [director] domain to use as realm)".into();
             return Err(bad(span_of(&raw.mode), "realm", msg));

@@ -118,7 +118,10 @@ pub(super) fn validate(
     let limits = super::limits::limits(raw.limits, src)?;
     let (pools, pool_ids) = pools(raw.pool, src)?;
     let (user_rules, domain_rules) = homing(raw.homing, &pool_ids, src)?;
-    let auth = super::auth::auth(raw.auth, domain.as_deref(), src, base_dir)?;
+    let client_certs = listeners
+        .iter()
+        .any(|l| l.tls.as_ref().is_some_and(|t| t.client_ca.is_some()));
+    let auth = super::auth::auth(raw.auth, domain.as_deref(), client_certs, src, base_dir)?;
     let proxy = super::proxy::proxy(raw.proxy, src, base_dir)?;
     Ok(Config {
         workers,
