@@ -27,8 +27,8 @@ pub struct DirectorHandler {
     stats: Arc<DecisionStats>,
     /// Listeners whose `mode` overrides `[director] mode` (usually none).
     listener_modes: Box<[ListenerMode]>,
-    /// Flood and overload limits (`[limits]`), when any is on.
-    throttle: Option<Throttle>,
+    /// Flood and overload limits (`[limits]`, from each snapshot).
+    throttle: Throttle,
 }
 
 /// A listener's own mode: (bound address, stream or datagram) -> mode.
@@ -47,21 +47,15 @@ impl DirectorHandler {
     pub fn new(snapshot: Arc<ArcSwap<Snapshot>>, stats: Arc<DecisionStats>) -> Self {
         DirectorHandler {
             snapshot,
+            throttle: Throttle::new(Arc::clone(&stats)),
             stats,
             listener_modes: Box::new([]),
-            throttle: None,
         }
     }
 
     /// The same handler with per-listener modes.
     pub fn with_listener_modes(mut self, modes: Vec<ListenerMode>) -> Self {
         self.listener_modes = modes.into_boxed_slice();
-        self
-    }
-
-    /// The same handler applying `[limits]` before deciding.
-    pub fn with_limits(mut self, limits: crate::config::LimitSettings) -> Self {
-        self.throttle = Throttle::new(limits, Arc::clone(&self.stats));
         self
     }
 
@@ -90,11 +84,8 @@ impl DirectorHandler {
 impl Handler for DirectorHandler {
     fn on_message(&self, msg: &[u8], peer: &Peer, out: &mut Vec<u8>) -> Action {
         let snap = self.snapshot.load();
-        if let Some(refused) = self
-            .throttle
-            .as_ref()
-            .and_then(|t| t.check(msg, peer, &snap, out))
-        {
+        // `[limits]` of this snapshot (nothing to do, and no clock read, when all are off).
+        if let Some(refused) = self.throttle.check(msg, peer, &snap, out) {
             return refused;
         }
         let source = Source {

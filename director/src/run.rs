@@ -147,9 +147,7 @@ pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
         })
         .collect();
     let handler = Arc::new(
-        DirectorHandler::new(snapshot, Arc::clone(&stats))
-            .with_listener_modes(listener_modes)
-            .with_limits(config.limits),
+        DirectorHandler::new(snapshot, Arc::clone(&stats)).with_listener_modes(listener_modes),
     );
     let (shutdown, trigger) = Shutdown::new();
 

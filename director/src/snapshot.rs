@@ -1,9 +1,13 @@
 //! The one immutable routing snapshot the workers read: topology, the eligibility of every
 //! registrar (health and drain state), pool failover flags and the resolved registrar
-//! addresses, published as a unit so they are never seen out of step.
+//! addresses, published as a unit so they are never seen out of step. It also carries the
+//! `[limits]` in force with a version that changes only when they change, so each worker
+//! rebuilds its buckets ([`crate::throttle`]) after a reload that changed them and keeps their
+//! state across every other publish.
 
 use std::net::SocketAddr;
 
+use crate::config::LimitSettings;
 use crate::health::Eligibility;
 use crate::topology::{PoolIdx, Target, Topology};
 
@@ -24,6 +28,10 @@ pub struct Snapshot {
     slots: Vec<Vec<u32>>,
     /// Incremented on every publish, for logs and metrics.
     generation: u64,
+    /// The flood and overload limits in force (`[limits]`).
+    limits: LimitSettings,
+    /// Changes exactly when `limits` change (not on other publishes).
+    limits_version: u64,
 }
 
 impl Snapshot {
@@ -49,6 +57,8 @@ impl Snapshot {
             slots: Vec::new(),
             topology,
             generation,
+            limits: LimitSettings::default(),
+            limits_version: 0,
         }
     }
 
@@ -67,6 +77,8 @@ impl Snapshot {
             addrs,
             slots: Vec::new(),
             generation,
+            limits: LimitSettings::default(),
+            limits_version: 0,
         }
     }
 
@@ -74,6 +86,24 @@ impl Snapshot {
     pub fn with_slots(mut self, slots: Vec<Vec<u32>>) -> Self {
         self.slots = slots;
         self
+    }
+
+    /// The same snapshot with `limits` in force; `version` must differ from the previous
+    /// snapshot's exactly when the limits differ (workers rebuild their buckets then).
+    pub fn with_limits(mut self, limits: LimitSettings, version: u64) -> Self {
+        self.limits = limits;
+        self.limits_version = version;
+        self
+    }
+
+    /// The flood and overload limits in force.
+    pub fn limits(&self) -> &LimitSettings {
+        &self.limits
+    }
+
+    /// The version of [`limits`](Self::limits): changes only when they change.
+    pub fn limits_version(&self) -> u64 {
+        self.limits_version
     }
 
     /// The traffic counter slot of `target`, if it has one.

@@ -14,6 +14,11 @@
 //! `director_overload_rejected_total`) and logged at most once per second (`warn`). The clock
 //! is read once per message, only when a limit is configured; the buckets live in a
 //! thread-local per worker, so no lock is taken.
+//!
+//! The settings come from the [`Snapshot`] the message is decided on, so a reload applies
+//! them. A worker's buckets remember the snapshot's limits version they were built for and are
+//! rebuilt (full, on that worker's next limited message) when it differs ([`must_rebuild`]);
+//! publishes that leave the limits alone keep every bucket's state.
 
 use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
@@ -42,10 +47,9 @@ thread_local! {
     static WORKER: RefCell<Option<WorkerLimits>> = const { RefCell::new(None) };
 }
 
-/// The limits shared by all workers; the buckets are per worker.
+/// Applies the snapshot's limits; the buckets are per worker.
 #[derive(Debug)]
 pub struct Throttle {
-    settings: LimitSettings,
     id: u64,
     epoch: Instant,
     /// The tick from which the next log line may be written.
@@ -53,8 +57,24 @@ pub struct Throttle {
     stats: Arc<DecisionStats>,
 }
 
+/// What a worker's buckets were built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuiltFor {
+    /// The [`Throttle`] that built them (several may share a thread: tests, a restarted
+    /// engine).
+    pub owner: u64,
+    /// The snapshot's [`limits_version`](Snapshot::limits_version) they were built for.
+    pub limits_version: u64,
+}
+
+/// The rebuild rule: buckets built for `built` (none yet: `None`) serve `current` only when
+/// both the owner and the limits version are the same; otherwise they are rebuilt, full.
+pub fn must_rebuild(built: Option<BuiltFor>, current: BuiltFor) -> bool {
+    built != Some(current)
+}
+
 struct WorkerLimits {
-    owner: u64,
+    built_for: BuiltFor,
     sources: Option<SourceTable>,
     worker: Option<(Rate, Bucket)>,
     /// Registrar addresses (never limited per source), sorted, for `registrars_of`.
@@ -63,18 +83,14 @@ struct WorkerLimits {
 }
 
 impl Throttle {
-    /// A throttle applying `settings`, or `None` when every limit is off.
-    pub fn new(settings: LimitSettings, stats: Arc<DecisionStats>) -> Option<Self> {
-        if settings.per_source.is_none() && settings.per_worker.is_none() {
-            return None;
-        }
-        Some(Throttle {
-            settings,
+    /// A throttle counting into `stats`; the limits are each snapshot's.
+    pub fn new(stats: Arc<DecisionStats>) -> Self {
+        Throttle {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             epoch: Instant::now(),
             next_log_ms: AtomicU64::new(0),
             stats,
-        })
+        }
     }
 
     /// `None`: decide the message as usual. `Some(action)`: it was refused; `out` holds the 503
@@ -86,15 +102,21 @@ impl Throttle {
         snap: &Snapshot,
         out: &mut Vec<u8>,
     ) -> Option<Action> {
-        if msg.starts_with(b"SIP/") {
+        let settings = snap.limits();
+        if !settings.any() || msg.starts_with(b"SIP/") {
             return None;
         }
         let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let current = BuiltFor {
+            owner: self.id,
+            limits_version: snap.limits_version(),
+        };
         let refused = WORKER.with(|cell| {
             let mut cell = cell.try_borrow_mut().ok()?;
+            let built = cell.as_ref().map(|l| l.built_for);
             let limits = match &mut *cell {
-                Some(l) if l.owner == self.id => l,
-                other => other.insert(self.worker_limits(now)),
+                Some(l) if !must_rebuild(built, current) => l,
+                other => other.insert(self.worker_limits(settings, current, now)),
             };
             if let Some(table) = &mut limits.sources {
                 if !table.allow(peer.remote.ip(), now) && !limits.is_registrar(snap, peer) {
@@ -108,19 +130,22 @@ impl Throttle {
             }
             None
         })?;
-        Some(self.refuse(refused, msg, peer, now, out))
+        Some(self.refuse(refused, settings, msg, peer, now, out))
     }
 
-    fn worker_limits(&self, now: u64) -> WorkerLimits {
+    fn worker_limits(
+        &self,
+        settings: &LimitSettings,
+        built_for: BuiltFor,
+        now: u64,
+    ) -> WorkerLimits {
         let seed = self.id ^ (self.epoch.elapsed().as_nanos() as u64).rotate_left(17);
         WorkerLimits {
-            owner: self.id,
-            sources: self
-                .settings
+            built_for,
+            sources: settings
                 .per_source
                 .map(|rate| SourceTable::new(SOURCE_SLOTS, rate, seed)),
-            worker: self
-                .settings
+            worker: settings
                 .per_worker
                 .map(|rate| (rate, Bucket::full(rate, now))),
             registrars: Vec::new(),
@@ -128,17 +153,25 @@ impl Throttle {
         }
     }
 
-    fn refuse(&self, limit: Limit, msg: &[u8], peer: &Peer, now: u64, out: &mut Vec<u8>) -> Action {
+    fn refuse(
+        &self,
+        limit: Limit,
+        settings: &LimitSettings,
+        msg: &[u8],
+        peer: &Peer,
+        now: u64,
+        out: &mut Vec<u8>,
+    ) -> Action {
         let transport = match peer.transport {
             Transport::Udp => 0,
             Transport::Tcp => 1,
             Transport::Tls => 2,
         };
         self.stats.record_limited(peer.worker, limit, transport);
-        self.log(limit, peer, transport, now);
+        self.log(limit, settings.flood_action, peer, transport, now);
         out.clear();
         let drop = limit == Limit::PerSource
-            && self.settings.flood_action == FloodAction::Drop
+            && settings.flood_action == FloodAction::Drop
             && !peer.transport.is_stream();
         if drop {
             return Action::Drop;
@@ -153,7 +186,7 @@ impl Throttle {
             Limit::PerSource => "Rate Limited",
             Limit::Overload => "Overloaded",
         };
-        let retry = self.settings.retry_after_s;
+        let retry = settings.retry_after_s;
         response::write_retry_after(out, &req, peer.remote, 503, reason, retry);
         self.stats.record_response(peer.worker, Origin::Local, 503);
         let source = Source {
@@ -173,7 +206,7 @@ impl Throttle {
     }
 
     /// One `warn` line per second at most, over all workers.
-    fn log(&self, limit: Limit, peer: &Peer, transport: usize, now: u64) {
+    fn log(&self, limit: Limit, action: FloodAction, peer: &Peer, transport: usize, now: u64) {
         let next = self.next_log_ms.load(Ordering::Relaxed);
         if now < next
             || self
@@ -190,7 +223,7 @@ impl Throttle {
                 source = %peer.remote.ip(),
                 transport,
                 total,
-                action = if self.settings.flood_action == FloodAction::Drop { "drop" } else { "503" },
+                action = if action == FloodAction::Drop { "drop" } else { "503" },
                 "rate limited: source over per_source_rate (logged at most once per second)"
             ),
             Limit::Overload => tracing::warn!(

@@ -107,3 +107,49 @@ fn switching_probing_off_forgets_probe_results_but_not_drains() {
     assert_eq!(status.registrars[0].state, "up");
     assert_eq!(status.registrars[1].state, "draining");
 }
+
+#[test]
+fn snapshots_carry_the_limits_with_a_version_that_changes_only_with_them() {
+    let cfg = |limits: &str| Config::parse(&format!("{BASE}{limits}"), "t.toml").expect("valid");
+    let mut s = ControlState::new(cfg(""), resolve);
+    let first = s.snapshot();
+    assert!(!first.limits().any(), "no [limits]: all off");
+    let v0 = first.limits_version();
+
+    // A reload that leaves [limits] alone (here: none) keeps the version.
+    s.replace(cfg(""), resolve);
+    assert_eq!(s.snapshot().limits_version(), v0);
+    // Health changes publish with the same version too.
+    s.probe("a1", None, Instant::now());
+    assert_eq!(s.snapshot().limits_version(), v0);
+
+    let tight = "\n[limits]\nper_source_rate = 5\nflood_action = \"503\"\n";
+    s.replace(cfg(tight), resolve);
+    let on = s.snapshot();
+    assert_ne!(on.limits_version(), v0, "limits turned on");
+    assert_eq!(
+        on.limits().per_source.map(|r| (r.per_s, r.burst)),
+        Some((5, 5))
+    );
+    s.replace(cfg(tight), resolve);
+    assert_eq!(
+        s.snapshot().limits_version(),
+        on.limits_version(),
+        "unchanged"
+    );
+
+    s.replace(cfg(""), resolve);
+    let off = s.snapshot();
+    assert!(!off.limits().any());
+    assert_ne!(
+        off.limits_version(),
+        on.limits_version(),
+        "limits turned off"
+    );
+    s.replace(cfg(tight), resolve);
+    let again = s.snapshot().limits_version();
+    assert!(
+        again != off.limits_version() && again != on.limits_version(),
+        "versions are never reused, so buckets are rebuilt"
+    );
+}

@@ -2,6 +2,9 @@
 //! 503 over streams), responses and registrars are never limited, an overloaded worker answers
 //! REGISTERs 503 and decides everything else, every refusal is counted, and nothing is
 //! allocated per message. Rates are 1/s so the bursts decide the outcome, not the clock.
+//! The limits come from the snapshot: a publish that changes them (a new limits version)
+//! rebuilds the buckets, one that does not keeps their state, and limits turned on by a
+//! publish apply to a handler that started without any.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +16,8 @@ use director::handler::DirectorHandler;
 use director::limiter::Rate;
 use director::snapshot::Snapshot;
 use director::stats::{DecisionStats, Limit};
+use director::throttle::{must_rebuild, BuiltFor};
+use director::topology::Topology;
 
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
@@ -49,14 +54,29 @@ const RESPONSE: &[u8] = b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9h
 From: <sip:a@example.com>;tag=1\r\nTo: <sip:a@example.com>;tag=2\r\nCall-ID: r\r\n\
 CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n";
 
-fn handler(limits: LimitSettings) -> (DirectorHandler, Arc<DecisionStats>) {
-    let topology = Config::embedded_default()
+fn topology() -> Topology {
+    Config::embedded_default()
         .map(|c| c.topology)
-        .unwrap_or_else(|e| panic!("embedded default: {e}"));
-    let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::all_up(topology, 1)));
+        .unwrap_or_else(|e| panic!("embedded default: {e}"))
+}
+
+/// A snapshot (generation `generation`) with `limits` at `version`.
+fn snapshot(generation: u64, limits: LimitSettings, version: u64) -> Arc<Snapshot> {
+    Arc::new(Snapshot::all_up(topology(), generation).with_limits(limits, version))
+}
+
+type Swap = Arc<ArcSwap<Snapshot>>;
+
+fn handler_on(limits: LimitSettings) -> (DirectorHandler, Arc<DecisionStats>, Swap) {
+    let swap = Arc::new(ArcSwap::new(snapshot(1, limits, 1)));
     let stats = Arc::new(DecisionStats::new(1));
-    let handler = DirectorHandler::new(snapshot, Arc::clone(&stats)).with_limits(limits);
-    (handler, stats)
+    let handler = DirectorHandler::new(Arc::clone(&swap), Arc::clone(&stats));
+    (handler, stats, swap)
+}
+
+fn handler(limits: LimitSettings) -> (DirectorHandler, Arc<DecisionStats>) {
+    let (h, stats, _) = handler_on(limits);
+    (h, stats)
 }
 
 fn peer(remote: &str, transport: Transport) -> Peer {
@@ -237,4 +257,73 @@ fn limiting_allocates_nothing_per_message_once_warm() {
     });
     assert_eq!(n, 0);
     assert!(actions.iter().all(|a| *a == Action::Reply));
+}
+
+/// The status codes (or `drop`) of `n` REGISTERs from one UDP source.
+fn burst(h: &DirectorHandler, first: u32, n: u32) -> Vec<String> {
+    let p = peer("192.0.2.5:5060", Transport::Udp);
+    let mut out = Vec::new();
+    (first..first + n)
+        .map(
+            |i| match h.on_message(&register(i, "UDP 192.0.2.5:5060"), &p, &mut out) {
+                Action::Drop => "drop".to_owned(),
+                _ => status(&out).get(8..11).unwrap_or("").to_owned(),
+            },
+        )
+        .collect()
+}
+
+#[test]
+fn the_rebuild_rule_is_same_owner_and_same_limits_version() {
+    let current = BuiltFor {
+        owner: 3,
+        limits_version: 7,
+    };
+    assert!(must_rebuild(None, current), "no buckets yet");
+    assert!(!must_rebuild(Some(current), current), "same limits");
+    let other_version = BuiltFor {
+        limits_version: 8,
+        ..current
+    };
+    assert!(must_rebuild(Some(other_version), current), "limits changed");
+    let other_owner = BuiltFor {
+        owner: 4,
+        ..current
+    };
+    assert!(must_rebuild(Some(other_owner), current), "another throttle");
+}
+
+#[test]
+fn a_publish_with_the_same_limits_keeps_the_buckets() {
+    let limits = per_source(3, FloodAction::Drop);
+    let (h, _, swap) = handler_on(limits);
+    assert_eq!(burst(&h, 0, 5), ["301", "301", "301", "drop", "drop"]);
+    // A health change or a reload that left [limits] alone: new generation, same version.
+    swap.store(snapshot(2, limits, 1));
+    assert_eq!(burst(&h, 5, 2), ["drop", "drop"]);
+}
+
+#[test]
+fn a_publish_with_changed_limits_rebuilds_the_buckets() {
+    let (h, _, swap) = handler_on(per_source(3, FloodAction::Drop));
+    assert_eq!(burst(&h, 0, 4), ["301", "301", "301", "drop"]);
+    swap.store(snapshot(2, per_source(5, FloodAction::Reject), 2));
+    assert_eq!(
+        burst(&h, 4, 7),
+        ["301", "301", "301", "301", "301", "503", "503"]
+    );
+}
+
+#[test]
+fn limits_turned_on_by_a_publish_apply_and_turned_off_stop() {
+    let (h, stats, swap) = handler_on(LimitSettings::default());
+    assert!(burst(&h, 0, 20).iter().all(|c| c == "301"));
+    swap.store(snapshot(2, per_source(2, FloodAction::Reject), 2));
+    assert_eq!(burst(&h, 20, 4), ["301", "301", "503", "503"]);
+    swap.store(snapshot(3, LimitSettings::default(), 3));
+    assert!(burst(&h, 24, 20).iter().all(|c| c == "301"));
+    // The same values as before, but a new version: fresh buckets with a full burst.
+    swap.store(snapshot(4, per_source(2, FloodAction::Reject), 4));
+    assert_eq!(burst(&h, 44, 3), ["301", "301", "503"]);
+    assert_eq!(stats.limited_total(Limit::PerSource, 0), 3);
 }

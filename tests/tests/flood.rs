@@ -2,14 +2,16 @@
 //! UDP as fast as it can while `loadgen` registers from 127.0.0.1 at 1000/s; the flood is rate
 //! limited (counted in `/metrics`, logged) and the legitimate run sees zero errors. An
 //! overloaded worker (`max_rate_per_worker`) answers REGISTERs `503` + `Retry-After`: every
-//! request gets an answer, none is silently dropped.
+//! request gets an answer, none is silently dropped. `[limits]` added by a reload apply to a
+//! director that started without any, and removing them again lifts them.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use system_tests::http::get;
+use system_tests::http::{get, post};
+use system_tests::sip_client::{parse_answer, register, udp_exchange, udp_socket};
 use system_tests::{bin, Director, Topology};
 
 fn flood(target: SocketAddr, stop: Arc<AtomicBool>) -> u64 {
@@ -146,5 +148,78 @@ fn an_overloaded_worker_answers_503_with_retry_after_instead_of_dropping() {
         .drain_log()
         .iter()
         .any(|l| l.contains("overloaded")));
+    assert!(director.stop().success());
+}
+
+/// The status codes of `n` REGISTERs sent one after another from one UDP socket.
+fn burst(sock: &UdpSocket, to: SocketAddr, first: u64, n: u64) -> Vec<u16> {
+    let local = sock.local_addr().expect("local address");
+    (first..first + n)
+        .map(|i| {
+            let msg = register(&format!("sip:burst{i}@example.com"), local, "UDP", i);
+            let raw = udp_exchange(sock, to, msg.as_bytes()).expect("an answer to every REGISTER");
+            parse_answer(&raw).code
+        })
+        .collect()
+}
+
+#[test]
+fn limits_added_by_a_reload_apply_and_removing_them_lifts_them() {
+    let topo = Topology::ring(2, 2, false);
+    let base =
+        topo.to_toml(&[("127.0.0.1:0", "udp")], 1) + "\n[admin]\naddress = \"127.0.0.1:0\"\n";
+    let director = Director::start(&base);
+    let admin = director.listening.admin.expect("admin announced");
+    let sock = udp_socket();
+
+    let codes = burst(&sock, director.udp(), 0, 10);
+    assert!(codes.iter().all(|&c| c == 301), "no limits: {codes:?}");
+
+    let tight = format!(
+        "{base}\n[limits]\nper_source_rate = 1\nper_source_burst = 3\nflood_action = \"503\"\n"
+    );
+    std::fs::write(&director.config_path, tight).expect("write config");
+    let (code, body) = post(admin, "/reload");
+    assert_eq!(code, 200, "{body}");
+    let codes = burst(&sock, director.udp(), 10, 10);
+    let refused = codes.iter().filter(|&&c| c == 503).count();
+    assert!(refused >= 6, "per_source_rate = 1, burst 3: {codes:?}");
+    assert!(codes.iter().all(|&c| c == 301 || c == 503), "{codes:?}");
+    assert!(codes[..3].iter().all(|&c| c == 301), "{codes:?}");
+
+    std::fs::write(&director.config_path, &base).expect("write config");
+    let (code, body) = post(admin, "/reload");
+    assert_eq!(code, 200, "{body}");
+    let codes = burst(&sock, director.udp(), 20, 10);
+    assert!(codes.iter().all(|&c| c == 301), "limits removed: {codes:?}");
+
+    let (_, metrics) = get(admin, "/metrics");
+    let limited = metric(&metrics, "director_rate_limited_total{transport=\"udp\"}");
+    assert_eq!(limited, Some(refused as u64), "{metrics}");
+    // The log is coloured: compare it without its escape sequences.
+    let plain = |l: &String| {
+        let mut out = String::new();
+        let mut escape = false;
+        for c in l.chars() {
+            match (escape, c) {
+                (false, '\u{1b}') => escape = true,
+                (true, 'm') => escape = false,
+                (false, c) => out.push(c),
+                (true, _) => {}
+            }
+        }
+        out
+    };
+    let log: Vec<String> = director.drain_log().iter().map(plain).collect();
+    let changes: Vec<&String> = log
+        .iter()
+        .filter(|l| l.contains("limits changed"))
+        .collect();
+    assert_eq!(changes.len(), 2, "one info line per change: {changes:?}");
+    assert!(
+        changes[0].contains("from=off to=per_source_rate=1"),
+        "{changes:?}"
+    );
+    assert!(changes[1].contains(" to=off"), "{changes:?}");
     assert!(director.stop().success());
 }

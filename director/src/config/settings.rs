@@ -151,6 +151,37 @@ pub struct LimitSettings {
     pub retry_after_s: u32,
 }
 
+impl LimitSettings {
+    /// Whether any limit is on (otherwise messages are not even looked at).
+    pub fn any(&self) -> bool {
+        self.per_source.is_some() || self.per_worker.is_some()
+    }
+}
+
+/// The settings as `[limits]` fields, for logs: `off` when no limit is on.
+impl std::fmt::Display for LimitSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.any() {
+            return f.write_str("off");
+        }
+        if let Some(r) = self.per_source {
+            let action = match self.flood_action {
+                FloodAction::Drop => "drop",
+                FloodAction::Reject => "503",
+            };
+            write!(
+                f,
+                "per_source_rate={} per_source_burst={} flood_action={action} ",
+                r.per_s, r.burst
+            )?;
+        }
+        if let Some(r) = self.per_worker {
+            write!(f, "max_rate_per_worker={} ", r.per_s)?;
+        }
+        write!(f, "retry_after_s={}", self.retry_after_s)
+    }
+}
+
 impl Default for LimitSettings {
     fn default() -> Self {
         Self {

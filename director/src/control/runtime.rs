@@ -288,8 +288,18 @@ impl Loop {
             config.topology.pools().len(),
             config.topology.registrar_count()
         );
+        let limits = (self.state.config().limits, config.limits);
         self.state.replace(config, system_resolve);
         self.publish("configuration reloaded");
+        if limits.0 != limits.1 {
+            tracing::info!(
+                source,
+                from = %limits.0,
+                to = %limits.1,
+                limits_version = self.state.limits_version(),
+                "limits changed: every worker applies them from its next message"
+            );
+        }
         self.probers = JoinSet::new(); // dropping the old set aborts its probers
         self.spawn_probers();
         tracing::info!(source, "{summary}");

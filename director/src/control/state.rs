@@ -83,6 +83,8 @@ pub struct ControlState {
     /// Traffic counter slot per registrar id: assigned once, kept across reloads.
     slots: HashMap<String, u32>,
     generation: u64,
+    /// Version of `config.limits` in the snapshots: changes exactly when they change.
+    limits_version: u64,
 }
 
 impl ControlState {
@@ -96,6 +98,7 @@ impl ControlState {
             addrs,
             slots: HashMap::new(),
             generation: 1,
+            limits_version: 1,
         };
         state.assign_slots();
         state
@@ -196,8 +199,18 @@ impl ControlState {
         Ok(self.policy.set_drained(t, drained))
     }
 
+    /// The version of the limits in the snapshots: changes exactly when a replaced
+    /// configuration's `[limits]` differ from the running ones (workers then rebuild their
+    /// buckets; otherwise they keep their state).
+    pub fn limits_version(&self) -> u64 {
+        self.limits_version
+    }
+
     /// Replaces the configuration, carrying health and drain state over by id.
     pub fn replace(&mut self, config: Config, resolve: impl Fn(&Endpoint) -> Option<SocketAddr>) {
+        if config.limits != self.config.limits {
+            self.limits_version += 1;
+        }
         self.policy =
             self.policy
                 .carried_over(&self.config.topology, &config.topology, config.health);
@@ -235,6 +248,7 @@ impl ControlState {
             self.generation,
         )
         .with_slots(slots)
+        .with_limits(self.config.limits, self.limits_version)
     }
 
     /// States for the admin API.
