@@ -98,6 +98,9 @@ pub struct Registrar {
     pub(crate) weight: Weight,
     pub(crate) contact: Box<str>,
     pub(crate) endpoint: Endpoint,
+    /// `drained = true` in the configuration: no new users, whatever the admin API says.
+    /// Not hashed (placement ignores it, like health).
+    pub(crate) drained: bool,
 }
 
 impl Registrar {
@@ -116,6 +119,10 @@ impl Registrar {
     /// Where to probe / forward.
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
+    }
+    /// Drained in the configuration (`drained = true`).
+    pub fn drained_in_config(&self) -> bool {
+        self.drained
     }
 }
 

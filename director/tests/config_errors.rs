@@ -69,7 +69,7 @@ fn unknown_field_is_a_typo() {
     assert_eq!(
         error_of(&text),
         "broken.toml:23:1: field `pool[1].registrar[0].contct`: unknown field `contct`, \
-         expected one of `id`, `contact`, `weight`, `address`"
+         expected one of `id`, `contact`, `weight`, `address`, `drained`"
     );
 }
 
@@ -333,6 +333,19 @@ fn io_error_names_the_file() {
     assert!(
         err.to_string()
             .starts_with("/nonexistent/director.toml: cannot read configuration: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn drained_must_be_a_boolean() {
+    let text = broken(
+        "contact = \"sip:se1",
+        "drained = \"yes\"\ncontact = \"sip:se1",
+    );
+    let err = error_of(&text);
+    assert!(
+        err.starts_with("broken.toml:23:11: field `pool[1].registrar[0].drained`"),
         "{err}"
     );
 }

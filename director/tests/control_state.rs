@@ -1,6 +1,8 @@
 //! The control plane's state without threads: snapshots carry eligibility, addresses and
 //! traffic slots; reloads carry health and drain state over by id and keep slots; address
-//! changes and drain commands say whether routing changed.
+//! changes and drain commands say whether routing changed; a registrar drained in the
+//! configuration is drained from the start and after every reload that keeps it so, whatever
+//! the drain commands say, and the commands' own drains carry over reloads.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -152,4 +154,88 @@ fn snapshots_carry_the_limits_with_a_version_that_changes_only_with_them() {
         again != off.limits_version() && again != on.limits_version(),
         "versions are never reused, so buckets are rebuilt"
     );
+}
+
+/// BASE with `drained = true` on the registrars `ids`.
+fn drained_in_config(ids: &[&str]) -> Config {
+    let mut text = BASE.to_owned();
+    for id in ids {
+        let line = format!("id = \"{id}\"\n");
+        text = text.replace(&line, &format!("{line}drained = true\n"));
+    }
+    Config::parse(&text, "t.toml").expect("valid")
+}
+
+/// (drained, drained_by, state) of one registrar in `/registrars`.
+fn drain_view(s: &ControlState, id: &str) -> (bool, Option<&'static str>, &'static str) {
+    let status = s.status();
+    let r = status
+        .registrars
+        .iter()
+        .find(|r| r.id == id)
+        .expect("listed");
+    (r.drained, r.drained_by, r.state)
+}
+
+#[test]
+fn a_registrar_drained_in_the_configuration_is_drained_from_the_start() {
+    let mut s = ControlState::new(drained_in_config(&["a2"]), resolve);
+    let snap = s.snapshot();
+    let a2 = find_target(snap.topology(), "a2").expect("a2");
+    assert!(!snap.is_eligible(a2));
+    assert!(!snap.is_not_drained(a2));
+    assert_eq!(drain_view(&s, "a2"), (true, Some("config"), "draining"));
+    assert_eq!(drain_view(&s, "a1"), (false, None, "up"));
+
+    // The API cannot undrain it: refused, nothing changes.
+    assert_eq!(
+        s.set_drained("a2", false),
+        Err(DrainError::DrainedInConfig("a2".into()))
+    );
+    assert_eq!(drain_view(&s, "a2"), (true, Some("config"), "draining"));
+    // Draining it again changes no routing; the configuration still names the cause.
+    assert_eq!(s.set_drained("a2", true), Ok(false));
+    assert_eq!(drain_view(&s, "a2"), (true, Some("config"), "draining"));
+    // Effective drain = configuration OR API.
+    assert_eq!(s.set_drained("a1", true), Ok(true));
+    assert_eq!(drain_view(&s, "a1"), (true, Some("api"), "draining"));
+    let snap = s.snapshot();
+    let a1 = find_target(snap.topology(), "a1").expect("a1");
+    assert!(!snap.is_eligible(a1) && !snap.is_eligible(a2));
+}
+
+#[test]
+fn reloads_take_the_configuration_drain_from_the_file_and_carry_api_drains_over() {
+    let mut s = ControlState::new(drained_in_config(&["a2"]), resolve);
+    s.set_drained("a1", true).expect("known");
+
+    // The file keeps a2 drained: still drained after the reload.
+    s.replace(drained_in_config(&["a2"]), resolve);
+    assert_eq!(drain_view(&s, "a2"), (true, Some("config"), "draining"));
+    assert_eq!(drain_view(&s, "a1"), (true, Some("api"), "draining"));
+
+    // The file no longer drains a2 and now drains a1 (already drained by the API).
+    s.replace(drained_in_config(&["a1"]), resolve);
+    assert_eq!(drain_view(&s, "a2"), (false, None, "up"));
+    assert!(s
+        .snapshot()
+        .is_eligible(find_target(s.topology(), "a2").expect("a2")));
+    assert_eq!(drain_view(&s, "a1"), (true, Some("config"), "draining"));
+    assert_eq!(
+        s.set_drained("a1", false),
+        Err(DrainError::DrainedInConfig("a1".into()))
+    );
+
+    // The file drains nothing: a1 stays drained by its API command until undrained.
+    s.replace(drained_in_config(&[]), resolve);
+    assert_eq!(drain_view(&s, "a1"), (true, Some("api"), "draining"));
+    assert_eq!(s.set_drained("a1", false), Ok(true));
+    assert_eq!(drain_view(&s, "a1"), (false, None, "up"));
+
+    // A configuration drain survives probing being switched off.
+    let off = BASE
+        .replace("[health]\n", "[health]\nenabled = false\n")
+        .replace("id = \"a2\"\n", "id = \"a2\"\ndrained = true\n");
+    s.replace(Config::parse(&off, "t.toml").expect("valid"), resolve);
+    assert_eq!(drain_view(&s, "a2"), (true, Some("config"), "draining"));
 }

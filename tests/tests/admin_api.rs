@@ -1,5 +1,7 @@
 //! The admin HTTP API of a running director: drain/undrain move users like a failure would
-//! (only the drained machine's users), `/registrars`, `/healthz`, `/metrics` names and values,
+//! (only the drained machine's users), a registrar drained in the configuration gets no users
+//! from the start, cannot be undrained by the API (409) and gets its users back when the file
+//! no longer drains it, `/registrars`, `/healthz`, `/metrics` names and values,
 //! `/user-pool-info` identical to the CLI's `--json`, and errors (unknown registrar, wrong
 //! method, unknown path).
 
@@ -41,6 +43,7 @@ fn drain_moves_only_the_drained_machines_users_and_undrain_brings_them_back() {
         (Some(true), Some(true))
     );
     assert_eq!(registrar_state(admin, &drained.id), "draining");
+    assert_eq!(drained_by(admin, &drained.id), Some("api".to_owned()));
 
     let mut moved = 0;
     for (n, aor) in users.iter().enumerate() {
@@ -61,10 +64,88 @@ fn drain_moves_only_the_drained_machines_users_and_undrain_brings_them_back() {
     let (code, body) = post(admin, &format!("/registrars/{}/undrain", drained.id));
     assert_eq!(code, 200, "{body}");
     assert_eq!(registrar_state(admin, &drained.id), "up");
+    assert_eq!(drained_by(admin, &drained.id), None);
     for (n, aor) in users.iter().enumerate() {
         let got = contacts(&register_udp(&sock, director.udp(), aor, 200 + n as u64));
         assert_eq!(got, before[n], "{aor} back");
     }
+}
+
+/// `drained_by` of one registrar in `/registrars` (`None`: null).
+fn drained_by(admin: std::net::SocketAddr, id: &str) -> Option<String> {
+    let v = get_json(admin, "/registrars");
+    let r = v["registrars"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["id"] == id).cloned())
+        .unwrap_or_else(|| panic!("{id} not in /registrars: {v}"));
+    assert_eq!(
+        r["drained"].as_bool(),
+        Some(!r["drained_by"].is_null()),
+        "{r}"
+    );
+    r["drained_by"].as_str().map(str::to_owned)
+}
+
+#[test]
+fn a_registrar_drained_in_the_configuration_gets_no_users_until_the_file_undrains_it() {
+    let farm = RegistrarFarm::start(5, "udp");
+    let topo = farm_topology(&[3, 2], &farm.addrs);
+    let extra = Extra {
+        interval_ms: 0,
+        ..Extra::default()
+    };
+    let drained = topo.pools[0].registrars[1].clone();
+    let plain = config(&topo, &extra);
+    let id_line = format!("id = \"{}\"\n", drained.id);
+    assert!(plain.contains(&id_line), "{plain}");
+    let with_drain = plain.replace(&id_line, &format!("{id_line}drained = true\n"));
+    let director = Director::start(&with_drain);
+    let admin = director.listening.admin.expect("admin announced");
+    assert_eq!(registrar_state(admin, &drained.id), "draining");
+    assert_eq!(drained_by(admin, &drained.id), Some("config".to_owned()));
+
+    // From the start: the oracle's answer with that machine out, never its Contact.
+    let sock = udp_socket();
+    let users: Vec<String> = (0..80).map(|i| format!("sip:c{i}@example.com")).collect();
+    let check = |first_n: u64, up: &dyn Fn(&str) -> bool| {
+        let mut on_drained = 0;
+        for (n, aor) in users.iter().enumerate() {
+            let got = contacts(&register_udp(
+                &sock,
+                director.udp(),
+                aor,
+                first_n + n as u64,
+            ));
+            let (pool, order, backup, border) = placement(&topo, aor);
+            let want_primary = first_up(&topo, pool, &order, up);
+            let want_backup = backup.and_then(|b| first_up(&topo, b, &border, up));
+            assert_eq!(got, (want_primary, want_backup), "{aor}");
+            if got.0.as_deref() == Some(drained.contact.as_str()) {
+                on_drained += 1;
+            }
+        }
+        on_drained
+    };
+    let not_drained = |id: &str| id != drained.id;
+    assert_eq!(check(0, &not_drained), 0);
+
+    // The API cannot undrain it: 409, and nothing changes.
+    let (code, body) = post(admin, &format!("/registrars/{}/undrain", drained.id));
+    assert_eq!(code, 409, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let error = v["error"].as_str().unwrap_or_default();
+    assert!(error.contains("drained in the configuration"), "{body}");
+    assert_eq!(registrar_state(admin, &drained.id), "draining");
+    assert_eq!(check(100, &not_drained), 0);
+
+    // The file no longer drains it: reload, and its users are back.
+    std::fs::write(&director.config_path, &plain).expect("write config");
+    let (code, body) = post(admin, "/reload");
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(registrar_state(admin, &drained.id), "up");
+    assert_eq!(drained_by(admin, &drained.id), None);
+    assert!(check(200, &|_: &str| true) > 0, "its users are back");
+    assert!(director.stop().success());
 }
 
 #[test]

@@ -8,6 +8,7 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use super::{metrics, AdminContext};
 use crate::cli::UserPoolReport;
+use crate::control::DrainError;
 use crate::placement::PlacementKey;
 use crate::topology::{Mode, Target};
 
@@ -111,7 +112,8 @@ pub async fn handle(ctx: &AdminContext, method: &Method, path: &str, query: &str
                     200,
                     &serde_json::json!({ "id": id, "drained": drained, "changed": changed }),
                 ),
-                Ok(Err(e)) => Reply::error(404, e.to_string()),
+                Ok(Err(e @ DrainError::NotFound(_))) => Reply::error(404, e.to_string()),
+                Ok(Err(e @ DrainError::DrainedInConfig(_))) => Reply::error(409, e.to_string()),
                 Err(e) => Reply::error(503, e.to_string()),
             }
         }

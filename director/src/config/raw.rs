@@ -88,6 +88,7 @@ pub(super) struct RawRegistrar {
     pub contact: Spanned<String>,
     pub weight: Option<Spanned<u32>>,
     pub address: Option<Spanned<String>>,
+    pub drained: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

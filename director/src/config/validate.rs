@@ -507,6 +507,7 @@ fn registrar(
         weight: weight(&r.weight, format!("{path}.weight"), src)?,
         contact: contact.into(),
         endpoint,
+        drained: r.drained.as_ref().is_some_and(|d| *d.get_ref()),
     })
 }
 

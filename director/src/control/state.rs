@@ -25,8 +25,11 @@ pub struct RegistrarStatus {
     pub state: &'static str,
     /// Whether probes say it answers (independent of draining).
     pub reachable: bool,
-    /// Drained by an operator.
+    /// Drained (in the configuration or through the admin API).
     pub drained: bool,
+    /// Who drained it: `"config"` (`drained = true` in the file; also when the API drained it
+    /// too), `"api"`, or `None` (not drained).
+    pub drained_by: Option<&'static str>,
     /// Probe/forward endpoint as configured, `host:port;transport=...`.
     pub endpoint: String,
     /// Resolved address, if resolution worked.
@@ -72,6 +75,11 @@ pub enum DrainError {
     /// No registrar has this id.
     #[error("no registrar with id `{0}`")]
     NotFound(String),
+    /// Undrain asked of a registrar drained in the configuration: only the file undrains it.
+    #[error(
+        "registrar `{0}` is drained in the configuration (drained = true): remove that and reload to undrain it"
+    )]
+    DrainedInConfig(String),
 }
 
 /// The control plane's state.
@@ -193,9 +201,15 @@ impl ControlState {
         self.policy.next_deadline()
     }
 
-    /// Drains or undrains the registrar with this id; `Ok(changed)`.
+    /// Drains or undrains the registrar with this id through the API; `Ok(changed)` (routing
+    /// changed). Undraining a registrar drained in the configuration is refused (nothing
+    /// changes); draining one records the command (it stays drained once the configuration
+    /// no longer drains it, until undrained).
     pub fn set_drained(&mut self, id: &str, drained: bool) -> Result<bool, DrainError> {
         let t = find_target(self.topology(), id).ok_or_else(|| DrainError::NotFound(id.into()))?;
+        if !drained && self.topology().registrar(t).drained_in_config() {
+            return Err(DrainError::DrainedInConfig(id.into()));
+        }
         Ok(self.policy.set_drained(t, drained))
     }
 
@@ -274,7 +288,8 @@ impl ControlState {
                     id: reg.id().to_string(),
                     state: h.state().as_str(),
                     reachable: h.up,
-                    drained: h.drained,
+                    drained: h.is_drained(),
+                    drained_by: h.drained_by(),
                     endpoint: format!("{}:{};transport={}", e.host, e.port, e.transport),
                     address: self
                         .addrs

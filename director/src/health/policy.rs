@@ -6,7 +6,9 @@
 //! Semantics (docs/operations.md):
 //! - a registrar starts **up**; `down_after` consecutive failed probes make it **down**,
 //!   `up_after` consecutive answered probes make a down one up again;
-//! - **drained** is an operator flag independent of up/down: no new users go there;
+//! - **drained** is an operator flag independent of up/down: no new users go there. It is set
+//!   in the configuration (`drained = true`, taken from the topology at every reload) or by a
+//!   drain command; either one drains;
 //! - a pool is **reachable** while at least one of its registrars is up;
 //! - a pool unreachable for `failover_interval` is **failed over**: its users go to the backup
 //!   pool; it stays failed over until it has been reachable for `failback_interval`.
@@ -23,7 +25,8 @@ pub enum RegistrarState {
     Up,
     /// Not answering probes.
     Down,
-    /// Drained by an operator: no new users (whatever its probes say).
+    /// Drained by an operator (configuration or command): no new users (whatever its probes
+    /// say).
     Draining,
 }
 
@@ -43,8 +46,10 @@ impl RegistrarState {
 pub struct RegistrarHealth {
     /// Answering probes (after the up/down hysteresis).
     pub up: bool,
-    /// Drained by an operator.
+    /// Drained by a command (the admin API).
     pub drained: bool,
+    /// Drained in the configuration (`drained = true`); follows the topology on reload.
+    pub config_drained: bool,
     /// Consecutive answered probes.
     pub ok_streak: u32,
     /// Consecutive failed probes.
@@ -58,6 +63,7 @@ impl Default for RegistrarHealth {
         RegistrarHealth {
             up: true,
             drained: false,
+            config_drained: false,
             ok_streak: 0,
             fail_streak: 0,
             last_latency: None,
@@ -66,9 +72,26 @@ impl Default for RegistrarHealth {
 }
 
 impl RegistrarHealth {
+    /// Drained, in the configuration or by a command.
+    pub fn is_drained(&self) -> bool {
+        self.drained || self.config_drained
+    }
+
+    /// Who drained it: `"config"` (also when a command did too: only the configuration can
+    /// undrain it), `"api"`, or `None`.
+    pub fn drained_by(&self) -> Option<&'static str> {
+        if self.config_drained {
+            Some("config")
+        } else if self.drained {
+            Some("api")
+        } else {
+            None
+        }
+    }
+
     /// The operator-facing state.
     pub fn state(&self) -> RegistrarState {
-        match (self.drained, self.up) {
+        match (self.is_drained(), self.up) {
             (true, _) => RegistrarState::Draining,
             (false, true) => RegistrarState::Up,
             (false, false) => RegistrarState::Down,
@@ -107,7 +130,7 @@ pub struct HealthPolicy {
 }
 
 impl HealthPolicy {
-    /// Every registrar up and not drained, no pool failed over.
+    /// Every registrar up, drained only where the configuration says so, no pool failed over.
     pub fn new(topology: &Topology, settings: HealthSettings) -> Self {
         HealthPolicy {
             settings,
@@ -115,13 +138,22 @@ impl HealthPolicy {
             registrars: topology
                 .pools()
                 .iter()
-                .map(|p| vec![RegistrarHealth::default(); p.registrars().len()])
+                .map(|p| {
+                    p.registrars()
+                        .iter()
+                        .map(|r| RegistrarHealth {
+                            config_drained: r.drained_in_config(),
+                            ..RegistrarHealth::default()
+                        })
+                        .collect()
+                })
                 .collect(),
         }
     }
 
     /// The state for `new` topology, carrying over registrars that keep their id (and pools
-    /// that keep theirs) from `self`, which described `old`. New ones start up.
+    /// that keep theirs) from `self`, which described `old`. New ones start up. Drain commands
+    /// carry over; the configuration's drain is `new`'s.
     pub fn carried_over(
         &self,
         old: &Topology,
@@ -137,7 +169,10 @@ impl HealthPolicy {
             }
             for (ri, reg) in pool.registrars().iter().enumerate() {
                 if let Some(h) = self.find(old, reg.id().as_str()) {
-                    next.registrars[pi][ri] = h;
+                    next.registrars[pi][ri] = RegistrarHealth {
+                        config_drained: reg.drained_in_config(),
+                        ..h
+                    };
                 }
             }
         }
@@ -155,6 +190,7 @@ impl HealthPolicy {
         for r in self.registrars.iter_mut().flatten() {
             *r = RegistrarHealth {
                 drained: r.drained,
+                config_drained: r.config_drained,
                 ..RegistrarHealth::default()
             };
         }
@@ -203,18 +239,20 @@ impl HealthPolicy {
         self.tick(now) || changed
     }
 
-    /// Drains (`true`) or undrains a registrar. Returns true when routing changed.
+    /// Drains (`true`) or undrains a registrar by command. Returns true when routing changed:
+    /// a registrar drained in the configuration stays drained whatever the command says.
     pub fn set_drained(&mut self, t: Target, drained: bool) -> bool {
         match self
             .registrars
             .get_mut(t.pool.0)
             .and_then(|p| p.get_mut(t.registrar.0))
         {
-            Some(h) if h.drained != drained => {
+            Some(h) => {
+                let before = h.is_drained();
                 h.drained = drained;
-                true
+                before != h.is_drained()
             }
-            _ => false,
+            None => false,
         }
     }
 
@@ -268,8 +306,8 @@ impl HealthPolicy {
                 .collect()
         };
         Eligibility {
-            eligible: map(|r| r.up && !r.drained),
-            not_drained: map(|r| !r.drained),
+            eligible: map(|r| r.up && !r.is_drained()),
+            not_drained: map(|r| !r.is_drained()),
             failed_over: self.pools.iter().map(|p| p.failed_over).collect(),
         }
     }
