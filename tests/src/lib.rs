@@ -7,6 +7,7 @@
 pub mod farm_topology;
 pub mod http;
 pub mod oracle;
+pub mod pki;
 pub mod process;
 pub mod registrar_farm;
 pub mod sip_client;

@@ -6,51 +6,19 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, SanType};
+use rcgen::SanType;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConnection, StreamOwned};
+use system_tests::pki::TestCa;
 use system_tests::process::scratch_dir;
 use system_tests::sip_client::{parse_answer, register};
 use system_tests::{bin, Director};
-
-struct Ca {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-    pem: PathBuf,
-}
-
-fn ca(dir: &Path, name: &str) -> Ca {
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(DnType::CommonName, format!("{name} test CA"));
-    let issuer =
-        CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("CA");
-    let pem = dir.join(format!("{name}-ca.pem"));
-    std::fs::write(&pem, issuer.pem()).expect("write CA");
-    Ca { issuer, pem }
-}
-
-/// A certificate and key (PEM files) with these subjectAltNames, signed by `ca`.
-fn leaf(dir: &Path, ca: &Ca, tag: &str, sans: Vec<SanType>) -> (PathBuf, PathBuf) {
-    let key = KeyPair::generate().expect("key");
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    params.subject_alt_names = sans;
-    let cert = params.signed_by(&key, &ca.issuer).expect("sign");
-    let (c, k) = (
-        dir.join(format!("{tag}-cert.pem")),
-        dir.join(format!("{tag}-key.pem")),
-    );
-    std::fs::write(&c, cert.pem()).expect("write cert");
-    std::fs::write(&k, key.serialize_pem()).expect("write key");
-    (c, k)
-}
 
 /// A director whose TLS listener asks for client certificates signed by the client CA.
 struct Setup {
@@ -88,24 +56,14 @@ fn client_config(server_ca: &Path, cert: Option<(&Path, &Path)>) -> Arc<rustls::
 
 fn setup(tag: &str, auth: &str) -> Setup {
     let dir = scratch_dir(tag);
-    let server_ca = ca(&dir, "server");
-    let client_ca = ca(&dir, "client");
-    let other_ca = ca(&dir, "other");
+    let server_ca = TestCa::new(&dir, "server");
+    let client_ca = TestCa::new(&dir, "client");
+    let other_ca = TestCa::new(&dir, "other");
     let dns = |n: &str| SanType::DnsName(n.try_into().expect("ia5"));
     let uri = |u: &str| SanType::URI(u.try_into().expect("ia5"));
-    let (cert, key) = leaf(&dir, &server_ca, "director", vec![dns("localhost")]);
-    let alice = leaf(
-        &dir,
-        &client_ca,
-        "alice",
-        vec![uri("sip:alice@Example.COM")],
-    );
-    let stranger = leaf(
-        &dir,
-        &other_ca,
-        "stranger",
-        vec![uri("sip:alice@example.com")],
-    );
+    let (cert, key) = server_ca.leaf(&dir, "director", vec![dns("localhost")]);
+    let alice = client_ca.leaf(&dir, "alice", vec![uri("sip:alice@Example.COM")]);
+    let stranger = other_ca.leaf(&dir, "stranger", vec![uri("sip:alice@example.com")]);
     let config = format!(
         "[[listen]]\naddress = \"127.0.0.1:0\"\ntransport = \"udp\"\n\n\
          [[listen]]\naddress = \"127.0.0.1:0\"\ntransport = \"tls\"\n\
@@ -222,8 +180,8 @@ fn start_fails(tag: &str, config: &str) -> String {
 #[test]
 fn a_missing_client_ca_stops_the_start_and_client_ca_needs_tls() {
     let dir = scratch_dir("auth-cert-missing-ca");
-    let ca = ca(&dir, "server");
-    let (cert, key) = leaf(&dir, &ca, "director", Vec::new());
+    let ca = TestCa::new(&dir, "server");
+    let (cert, key) = ca.leaf(&dir, "director", Vec::new());
     let missing = dir.join("no-such-ca.pem");
     let pool =
         "[[pool]]\nid = \"p\"\n\n[[pool.registrar]]\nid = \"r\"\ncontact = \"sip:r.example.com\"\n";

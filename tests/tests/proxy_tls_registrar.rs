@@ -14,45 +14,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use system_tests::farm_topology::{config, farm_topology, placement, Extra};
 use system_tests::http;
+use system_tests::pki::TestCa;
 use system_tests::process::scratch_dir;
 use system_tests::registrar_farm::RegistrarFarm;
 use system_tests::sip_client::{parse_answer, register, udp_exchange, udp_socket};
 use system_tests::{bin, Director, Topology};
-
-/// A test CA: its issuer (to sign leaves) and the PEM file of its certificate.
-struct Ca {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-    pem: PathBuf,
-}
-
-fn ca(dir: &Path, name: &str) -> Ca {
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(DnType::CommonName, format!("{name} test CA"));
-    let key = KeyPair::generate().expect("key");
-    let issuer = CertifiedIssuer::self_signed(params, key).expect("CA");
-    let pem = dir.join(format!("{name}-ca.pem"));
-    std::fs::write(&pem, issuer.pem()).expect("write CA");
-    Ca { issuer, pem }
-}
-
-/// A registrar certificate for DNS name `name` only (no IP SAN) signed by `ca`; returns the
-/// certificate and key files.
-fn leaf(dir: &Path, ca: &Ca, name: &str) -> (PathBuf, PathBuf) {
-    let key = KeyPair::generate().expect("key");
-    let params = CertificateParams::new(vec![name.to_string()]).expect("params");
-    let cert = params.signed_by(&key, &ca.issuer).expect("sign");
-    let cert_file = dir.join(format!("{name}-cert.pem"));
-    let key_file = dir.join(format!("{name}-key.pem"));
-    std::fs::write(&cert_file, cert.pem()).expect("write cert");
-    std::fs::write(&key_file, key.serialize_pem()).expect("write key");
-    (cert_file, key_file)
-}
 
 /// Two pools of one TLS registrar each (the farm's listeners), reached as `localhost:PORT`,
 /// with `proxy` as the `[proxy]` section.
@@ -142,8 +110,8 @@ fn assert_refused(director: &Director, farm: &RegistrarFarm) {
 #[test]
 fn tls_registrars_are_verified_by_host_name_against_tls_ca() {
     let dir = scratch_dir("proxy-tls-ok");
-    let ca = ca(&dir, "good");
-    let (cert, key) = leaf(&dir, &ca, "localhost");
+    let ca = TestCa::new(&dir, "good");
+    let (cert, key) = ca.dns_leaf(&dir, "localhost");
     let farm = RegistrarFarm::start_tls(2, &cert, &key);
     let (topo, text) = tls_setup(&farm, &format!("tls_ca = \"{}\"", ca.pem.display()));
     let director = Director::start(&text);
@@ -156,9 +124,9 @@ fn tls_registrars_are_verified_by_host_name_against_tls_ca() {
 #[test]
 fn a_certificate_from_another_ca_is_refused() {
     let dir = scratch_dir("proxy-tls-wrong-ca");
-    let good = ca(&dir, "good");
-    let other = ca(&dir, "other");
-    let (cert, key) = leaf(&dir, &other, "localhost");
+    let good = TestCa::new(&dir, "good");
+    let other = TestCa::new(&dir, "other");
+    let (cert, key) = other.dns_leaf(&dir, "localhost");
     let farm = RegistrarFarm::start_tls(2, &cert, &key);
     let (_, text) = tls_setup(&farm, &format!("tls_ca = \"{}\"", good.pem.display()));
     let director = Director::start(&text);
@@ -168,8 +136,8 @@ fn a_certificate_from_another_ca_is_refused() {
 #[test]
 fn a_certificate_for_another_name_is_refused() {
     let dir = scratch_dir("proxy-tls-wrong-name");
-    let ca = ca(&dir, "good");
-    let (cert, key) = leaf(&dir, &ca, "other.test");
+    let ca = TestCa::new(&dir, "good");
+    let (cert, key) = ca.dns_leaf(&dir, "other.test");
     let farm = RegistrarFarm::start_tls(2, &cert, &key);
     let (_, text) = tls_setup(&farm, &format!("tls_ca = \"{}\"", ca.pem.display()));
     let director = Director::start(&text);
@@ -179,9 +147,9 @@ fn a_certificate_for_another_name_is_refused() {
 #[test]
 fn tls_verify_false_accepts_any_certificate() {
     let dir = scratch_dir("proxy-tls-noverify");
-    let good = ca(&dir, "good");
-    let other = ca(&dir, "other");
-    let (cert, key) = leaf(&dir, &other, "other.test");
+    let good = TestCa::new(&dir, "good");
+    let other = TestCa::new(&dir, "other");
+    let (cert, key) = other.dns_leaf(&dir, "other.test");
     let farm = RegistrarFarm::start_tls(2, &cert, &key);
     let proxy = format!("tls_ca = \"{}\"\ntls_verify = false", good.pem.display());
     let (topo, text) = tls_setup(&farm, &proxy);
@@ -213,9 +181,9 @@ fn a_missing_tls_ca_stops_the_start_with_status_2() {
 #[test]
 fn a_replaced_tls_ca_takes_effect_on_admin_reload() {
     let dir = scratch_dir("proxy-tls-reload");
-    let good = ca(&dir, "good");
-    let other = ca(&dir, "other");
-    let (cert, key) = leaf(&dir, &good, "localhost");
+    let good = TestCa::new(&dir, "good");
+    let other = TestCa::new(&dir, "other");
+    let (cert, key) = good.dns_leaf(&dir, "localhost");
     let farm = RegistrarFarm::start_tls(2, &cert, &key);
     let trusted = dir.join("trusted.pem");
     std::fs::copy(&other.pem, &trusted).expect("copy");
@@ -237,16 +205,16 @@ fn a_replaced_tls_ca_takes_effect_on_admin_reload() {
 }
 
 /// A client certificate for the director (DNS name `director.test`) signed by `ca`.
-fn client_leaf(dir: &Path, ca: &Ca, tag: &str) -> (PathBuf, PathBuf) {
+fn client_leaf(dir: &Path, ca: &TestCa, tag: &str) -> (PathBuf, PathBuf) {
     let sub = dir.join(tag);
     std::fs::create_dir_all(&sub).expect("mkdir");
-    leaf(&sub, ca, "director.test")
+    ca.dns_leaf(&sub, "director.test")
 }
 
 /// A farm of two TLS registrars (certificates from `server_ca`) that require a client
 /// certificate chaining to `client_ca`.
-fn mutual_tls_farm(dir: &Path, server_ca: &Ca, client_ca: &Ca) -> RegistrarFarm {
-    let (cert, key) = leaf(dir, server_ca, "localhost");
+fn mutual_tls_farm(dir: &Path, server_ca: &TestCa, client_ca: &TestCa) -> RegistrarFarm {
+    let (cert, key) = server_ca.dns_leaf(dir, "localhost");
     let args = [OsStr::new("--client-ca"), client_ca.pem.as_os_str()];
     RegistrarFarm::start_tls_with_args(2, &cert, &key, &args)
 }
@@ -254,8 +222,8 @@ fn mutual_tls_farm(dir: &Path, server_ca: &Ca, client_ca: &Ca) -> RegistrarFarm 
 #[test]
 fn mutual_tls_the_director_presents_its_client_certificate() {
     let dir = scratch_dir("proxy-tls-mutual");
-    let server_ca = ca(&dir, "server");
-    let client_ca = ca(&dir, "client");
+    let server_ca = TestCa::new(&dir, "server");
+    let client_ca = TestCa::new(&dir, "client");
     let farm = mutual_tls_farm(&dir, &server_ca, &client_ca);
     let (cert, key) = client_leaf(&dir, &client_ca, "director");
     let proxy = format!(
@@ -275,8 +243,8 @@ fn mutual_tls_the_director_presents_its_client_certificate() {
 #[test]
 fn mutual_tls_without_a_client_certificate_is_refused() {
     let dir = scratch_dir("proxy-tls-mutual-none");
-    let server_ca = ca(&dir, "server");
-    let client_ca = ca(&dir, "client");
+    let server_ca = TestCa::new(&dir, "server");
+    let client_ca = TestCa::new(&dir, "client");
     let farm = mutual_tls_farm(&dir, &server_ca, &client_ca);
     let (_, text) = tls_setup(&farm, &format!("tls_ca = \"{}\"", server_ca.pem.display()));
     let director = Director::start(&text);
@@ -286,9 +254,9 @@ fn mutual_tls_without_a_client_certificate_is_refused() {
 #[test]
 fn mutual_tls_a_client_certificate_from_another_ca_is_refused() {
     let dir = scratch_dir("proxy-tls-mutual-other");
-    let server_ca = ca(&dir, "server");
-    let client_ca = ca(&dir, "client");
-    let other = ca(&dir, "other");
+    let server_ca = TestCa::new(&dir, "server");
+    let client_ca = TestCa::new(&dir, "client");
+    let other = TestCa::new(&dir, "other");
     let farm = mutual_tls_farm(&dir, &server_ca, &client_ca);
     let (cert, key) = client_leaf(&dir, &other, "director");
     let proxy = format!(
