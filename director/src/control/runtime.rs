@@ -389,7 +389,36 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.admin != new.admin {
         out.push("admin address");
     }
+    if old.proxy != new.proxy {
+        // The files the old settings name are still re-read on a certificate reload.
+        out.push("[proxy] settings");
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        let pool = "[[pool]]\nid = \"p\"\n[[pool.registrar]]\nid = \"r\"\ncontact = \"sip:r.example.com\"\n";
+        Config::parse(&format!("{text}\n{pool}"), "test.toml").expect("valid")
+    }
+
+    #[test]
+    fn restart_needed_names_what_a_reload_cannot_apply() {
+        let base = config("");
+        assert!(restart_needed(&base, &config("")).is_empty());
+        assert!(restart_needed(&base, &config("[limits]\nper_source_rate = 5\n")).is_empty());
+        assert_eq!(
+            restart_needed(&base, &config("[proxy]\ntls_verify = false\n")),
+            ["[proxy] settings"]
+        );
+        assert_eq!(
+            restart_needed(&base, &config("[director]\nworkers = 3\n")),
+            ["workers"]
+        );
+    }
 }
 
 fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
