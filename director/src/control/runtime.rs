@@ -396,6 +396,11 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
     out
 }
 
+fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,9 +424,4 @@ mod tests {
             ["workers"]
         );
     }
-}
-
-fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
-    let m = std::fs::metadata(path).ok()?;
-    Some((m.modified().ok()?, m.len()))
 }
