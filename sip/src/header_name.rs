@@ -117,6 +117,107 @@ const LONG: &[(&[u8], HeaderName)] = &[
     (b"Accept", HeaderName::Accept),
 ];
 
+/// A canonical header name prepared for a case-insensitive compare a word at a time: the first
+/// and last `w` bytes (`w` = 2, 4 or 8, the widest with `2 * w >= len`; the two windows may
+/// overlap and together cover the name) with letters lowercased, and masks with 0x20 at the
+/// letters. A byte `b` has `b | 0x20 == l` for a lowercase letter `l` exactly when `b` is `l` or
+/// its uppercase, so `(word | mask) == lowered` is `eq_ignore_ascii_case` for names of letters
+/// and `-` (all the canonical ones). Names longer than 16 bytes compare bytewise.
+#[derive(Clone, Copy)]
+struct Key {
+    canonical: &'static [u8],
+    head: u64,
+    tail: u64,
+    head_mask: u64,
+    tail_mask: u64,
+}
+
+impl Key {
+    const fn of(canonical: &'static [u8]) -> Key {
+        let n = canonical.len();
+        let w = Self::width(n);
+        let mut k = Key {
+            canonical,
+            head: 0,
+            tail: 0,
+            head_mask: 0,
+            tail_mask: 0,
+        };
+        if w == 0 {
+            return k;
+        }
+        let mut i = 0;
+        while i < w {
+            let (h, t) = (canonical[i], canonical[n - w + i]);
+            let (hm, tm) = (Self::letter_bit(h), Self::letter_bit(t));
+            k.head |= ((h | hm) as u64) << (8 * i);
+            k.tail |= ((t | tm) as u64) << (8 * i);
+            k.head_mask |= (hm as u64) << (8 * i);
+            k.tail_mask |= (tm as u64) << (8 * i);
+            i += 1;
+        }
+        k
+    }
+
+    const fn letter_bit(b: u8) -> u8 {
+        if b.is_ascii_alphabetic() {
+            0x20
+        } else {
+            0
+        }
+    }
+
+    /// Window width for a name of `n` bytes (0: compare bytewise).
+    #[inline]
+    const fn width(n: usize) -> usize {
+        match n {
+            2..=3 => 2,
+            4..=7 => 4,
+            8..=16 => 8,
+            _ => 0,
+        }
+    }
+
+    /// The first and last `w` bytes of `name` as little-endian words.
+    #[inline]
+    fn words(name: &[u8], w: usize) -> Option<(u64, u64)> {
+        let n = name.len();
+        let tail = name.get(n.checked_sub(w)?..)?;
+        Some(match w {
+            2 => (
+                u64::from(u16::from_le_bytes(name.get(..2)?.try_into().ok()?)),
+                u64::from(u16::from_le_bytes(tail.try_into().ok()?)),
+            ),
+            4 => (
+                u64::from(u32::from_le_bytes(name.get(..4)?.try_into().ok()?)),
+                u64::from(u32::from_le_bytes(tail.try_into().ok()?)),
+            ),
+            _ => (
+                u64::from_le_bytes(name.get(..8)?.try_into().ok()?),
+                u64::from_le_bytes(tail.try_into().ok()?),
+            ),
+        })
+    }
+
+    /// `name.eq_ignore_ascii_case(self.canonical)`.
+    #[inline]
+    fn matches(&self, name: &[u8]) -> bool {
+        if name.len() != self.canonical.len() {
+            return false;
+        }
+        let w = Self::width(name.len());
+        if w == 0 {
+            return name.eq_ignore_ascii_case(self.canonical);
+        }
+        match Self::words(name, w) {
+            Some((head, tail)) => {
+                (head | self.head_mask) == self.head && (tail | self.tail_mask) == self.tail
+            }
+            None => false,
+        }
+    }
+}
+
 impl HeaderName {
     /// Classifies a raw header name (case-insensitive; one-letter compact forms included).
     #[inline]
@@ -143,46 +244,52 @@ impl HeaderName {
         use HeaderName as H;
         // One candidate per (length, first letter), then one case-insensitive compare.
         let first = name.first().map_or(0, u8::to_ascii_lowercase);
-        let (canonical, header): (&[u8], HeaderName) = match (name.len(), first) {
-            (3, b'v') => (b"Via", H::Via),
-            (4, b'f') => (b"From", H::From),
-            (2, b't') => (b"To", H::To),
+        let (canonical, header): (Key, HeaderName) = match (name.len(), first) {
+            (3, b'v') => (const { Key::of(b"Via") }, H::Via),
+            (4, b'f') => (const { Key::of(b"From") }, H::From),
+            (2, b't') => (const { Key::of(b"To") }, H::To),
             (7, b'c') => match name.get(1).map(u8::to_ascii_lowercase) {
-                Some(b'a') => (b"Call-ID", H::CallId),
-                _ => (b"Contact", H::Contact),
+                Some(b'a') => (const { Key::of(b"Call-ID") }, H::CallId),
+                _ => (const { Key::of(b"Contact") }, H::Contact),
             },
-            (4, b'c') => (b"CSeq", H::CSeq),
-            (14, b'c') => (b"Content-Length", H::ContentLength),
-            (12, b'c') => (b"Content-Type", H::ContentType),
-            (16, b'c') => (b"Content-Encoding", H::ContentEncoding),
-            (12, b'm') => (b"Max-Forwards", H::MaxForwards),
-            (7, b'e') => (b"Expires", H::Expires),
-            (5, b'e') => (b"Event", H::Event),
-            (5, b'r') => (b"Route", H::Route),
-            (12, b'r') => (b"Record-Route", H::RecordRoute),
-            (7, b'r') => (b"Require", H::Require),
-            (8, b'r') => (b"Refer-To", H::ReferTo),
-            (11, b'r') => (b"Retry-After", H::RetryAfter),
-            (4, b'p') => (b"Path", H::Path),
-            (13, b'p') => (b"Proxy-Require", H::ProxyRequire),
-            (19, b'p') => (b"Proxy-Authorization", H::ProxyAuthorization),
-            (18, b'p') => (b"Proxy-Authenticate", H::ProxyAuthenticate),
-            (9, b's') => (b"Supported", H::Supported),
-            (6, b's') => (b"Server", H::Server),
-            (7, b's') => (b"Subject", H::Subject),
-            (15, b's') => (b"Session-Expires", H::SessionExpires),
-            (5, b'a') => (b"Allow", H::Allow),
-            (13, b'a') => (b"Authorization", H::Authorization),
-            (12, b'a') => (b"Allow-Events", H::AllowEvents),
-            (6, b'a') => (b"Accept", H::Accept),
-            (10, b'u') => (b"User-Agent", H::UserAgent),
-            (11, b'u') => (b"Unsupported", H::Unsupported),
-            (4, b'd') => (b"Date", H::Date),
-            (7, b'w') => (b"Warning", H::Warning),
-            (16, b'w') => (b"WWW-Authenticate", H::WwwAuthenticate),
+            (4, b'c') => (const { Key::of(b"CSeq") }, H::CSeq),
+            (14, b'c') => (const { Key::of(b"Content-Length") }, H::ContentLength),
+            (12, b'c') => (const { Key::of(b"Content-Type") }, H::ContentType),
+            (16, b'c') => (const { Key::of(b"Content-Encoding") }, H::ContentEncoding),
+            (12, b'm') => (const { Key::of(b"Max-Forwards") }, H::MaxForwards),
+            (7, b'e') => (const { Key::of(b"Expires") }, H::Expires),
+            (5, b'e') => (const { Key::of(b"Event") }, H::Event),
+            (5, b'r') => (const { Key::of(b"Route") }, H::Route),
+            (12, b'r') => (const { Key::of(b"Record-Route") }, H::RecordRoute),
+            (7, b'r') => (const { Key::of(b"Require") }, H::Require),
+            (8, b'r') => (const { Key::of(b"Refer-To") }, H::ReferTo),
+            (11, b'r') => (const { Key::of(b"Retry-After") }, H::RetryAfter),
+            (4, b'p') => (const { Key::of(b"Path") }, H::Path),
+            (13, b'p') => (const { Key::of(b"Proxy-Require") }, H::ProxyRequire),
+            (19, b'p') => (
+                const { Key::of(b"Proxy-Authorization") },
+                H::ProxyAuthorization,
+            ),
+            (18, b'p') => (
+                const { Key::of(b"Proxy-Authenticate") },
+                H::ProxyAuthenticate,
+            ),
+            (9, b's') => (const { Key::of(b"Supported") }, H::Supported),
+            (6, b's') => (const { Key::of(b"Server") }, H::Server),
+            (7, b's') => (const { Key::of(b"Subject") }, H::Subject),
+            (15, b's') => (const { Key::of(b"Session-Expires") }, H::SessionExpires),
+            (5, b'a') => (const { Key::of(b"Allow") }, H::Allow),
+            (13, b'a') => (const { Key::of(b"Authorization") }, H::Authorization),
+            (12, b'a') => (const { Key::of(b"Allow-Events") }, H::AllowEvents),
+            (6, b'a') => (const { Key::of(b"Accept") }, H::Accept),
+            (10, b'u') => (const { Key::of(b"User-Agent") }, H::UserAgent),
+            (11, b'u') => (const { Key::of(b"Unsupported") }, H::Unsupported),
+            (4, b'd') => (const { Key::of(b"Date") }, H::Date),
+            (7, b'w') => (const { Key::of(b"Warning") }, H::Warning),
+            (16, b'w') => (const { Key::of(b"WWW-Authenticate") }, H::WwwAuthenticate),
             _ => return HeaderName::Other,
         };
-        if name.eq_ignore_ascii_case(canonical) {
+        if canonical.matches(name) {
             header
         } else {
             HeaderName::Other
@@ -276,6 +383,31 @@ mod tests {
             let last = wrong.len() - 1;
             wrong[last] = b'#';
             assert_eq!(HeaderName::from_bytes(&wrong), HeaderName::Other);
+        }
+    }
+
+    /// The word-at-a-time compare agrees with a case-insensitive search of the table for every
+    /// long name with any one byte replaced by any byte value.
+    #[test]
+    fn word_compare_equals_bytewise_on_every_one_byte_change() {
+        let reference = |name: &[u8]| {
+            LONG.iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map_or(HeaderName::Other, |&(_, h)| h)
+        };
+        for &(n, _) in LONG {
+            for i in 0..n.len() {
+                for b in 0..=255u8 {
+                    let mut name = n.to_vec();
+                    name[i] = b;
+                    assert_eq!(
+                        HeaderName::from_bytes(&name),
+                        reference(&name),
+                        "{}",
+                        String::from_utf8_lossy(&name)
+                    );
+                }
+            }
         }
     }
 

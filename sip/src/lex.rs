@@ -177,6 +177,15 @@ impl<'a> Iterator for Params<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let s = self.rest?;
+        // The usual `token[=value]` without white space or quotes: one pass, same result.
+        if let Some((param, end)) = plain_param(s) {
+            self.rest = if end < s.len() {
+                s.get(end + 1..)
+            } else {
+                None
+            };
+            return Some(Ok(param));
+        }
         let mut i = 0;
         let piece_end = loop {
             match s.get(i..).and_then(|r| memchr::memchr2(b';', b'"', r)) {
@@ -212,6 +221,36 @@ const BAD_VALUE: [bool; 256] = {
     }
     t
 };
+
+/// The first parameter of `s` when it is written plainly: a token name, then `;` or the end,
+/// or `=` and a non-empty value of bytes that are neither [`BAD_VALUE`] nor `;`, then `;` or
+/// the end. Returns it with the index of the `;` (or `s.len()`). `None` for anything else
+/// (white space, quotes, empty name or value, a bad byte), left to the general path; where it
+/// answers, the answer is the general path's: no `"` means the piece ends at the first `;`,
+/// the name holds no `=`, and there is nothing to trim.
+#[inline]
+fn plain_param(s: &[u8]) -> Option<(Param<'_>, usize)> {
+    let n = s.iter().position(|&b| !is_token(b)).unwrap_or(s.len());
+    if n == 0 {
+        return None;
+    }
+    let name = s.get(..n)?;
+    match s.get(n) {
+        None | Some(b';') => Some(((name, None), n)),
+        Some(b'=') => {
+            let rest = s.get(n + 1..)?;
+            let m = rest
+                .iter()
+                .position(|&b| b == b';' || BAD_VALUE[b as usize])
+                .unwrap_or(rest.len());
+            if m == 0 || !matches!(rest.get(m), None | Some(b';')) {
+                return None;
+            }
+            Some(((name, Some(rest.get(..m)?)), n + 1 + m))
+        }
+        Some(_) => None,
+    }
+}
 
 fn parse_param(piece: &[u8]) -> Result<Param<'_>, ParseError> {
     let (name, value) = match memchr::memchr(b'=', piece) {
@@ -319,5 +358,54 @@ mod tests {
         assert_eq!(validate_params(b"a="), Err(ParseError::BadParam));
         assert_eq!(validate_params(b"a=b c"), Err(ParseError::BadParam));
         assert!(validate_params(b"").is_ok());
+    }
+
+    /// The one-pass path gives what splitting and `parse_param` give, wherever it answers.
+    #[test]
+    fn plain_param_agrees_with_parse_param() {
+        for s in [
+            &b"branch=z9hG4bK1;rport"[..],
+            b"rport",
+            b"rport;x",
+            b"tag=1a2b",
+            b"a=b=c;d",
+            b"a=;b",
+            b"=a",
+            b"a b",
+            b"a =b",
+            b"a= b",
+            b"a=\"b\"",
+            b"a=b\"c",
+            b"a=b,c",
+            b"a=\x7f",
+            b";",
+            b"",
+            b"x=\"q;r\";y",
+            b"lr;transport=tcp",
+        ] {
+            if let Some((param, end)) = plain_param(s) {
+                let piece_end = s.iter().position(|&b| b == b';').unwrap_or(s.len());
+                assert_eq!(end, piece_end, "{}", String::from_utf8_lossy(s));
+                assert_eq!(parse_param(&s[..end]), Ok(param));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 4000, failure_persistence: None, ..Default::default()
+        })]
+        /// On bytes that exercise every branch, the one-pass path agrees with the general one.
+        #[test]
+        fn plain_param_agrees_on_random_bytes(
+            s in proptest::collection::vec(proptest::sample::select(
+                b"ab1-.=;\" \t\r\n\\,\x7f\xc3".to_vec()), 0..12)
+        ) {
+            if let Some((param, end)) = plain_param(&s) {
+                let piece_end = s.iter().position(|&b| b == b';').unwrap_or(s.len());
+                proptest::prop_assert_eq!(end, piece_end);
+                proptest::prop_assert_eq!(parse_param(&s[..end]), Ok(param));
+            }
+        }
     }
 }
