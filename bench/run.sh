@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end throughput benchmark: the same load generator, the same client
 # settings, against a raw UDP echo (the ceiling), our director and Kamailio 5.6,
-# in alternating runs; medians over rounds and ratios. With --transport tls: the
-# director and Kamailio (tls module) over kept-alive TLS connections.
+# in alternating runs; medians over rounds and ratios. With --transport tcp or tls: the
+# director and Kamailio (TCP listener / tls module) over kept-alive TCP or TLS connections,
+# or with --new-connection-per-request one connection (TLS: one handshake) per REGISTER.
 #
 # Usage: bench/run.sh [options]
 #   --duration S          seconds per run                          (default 10)
@@ -11,17 +12,21 @@
 #   --in-flight N         requests in flight per client thread       (default 64)
 #   --client-threads N    loadgen threads                            (default 1)
 #   --users N             distinct users (To URIs)                   (default 100000)
-#   --targets "echo director kamailio"   (over TLS: default "director kamailio";
-#                         also `registrar`: loadgen's one-thread TLS registrar simulator
-#                         answering 200, a reference for what the client reaches over TLS)
+#   --targets "echo director kamailio"   (over TCP/TLS: default "director kamailio";
+#                         also `registrar`: loadgen's one-thread TCP/TLS registrar simulator
+#                         answering 200, a reference for what the client reaches over TCP/TLS)
 #   --mode redirect|proxy redirect: REGISTER -> 301; proxy: stateless forward to
 #                         a `loadgen registrar` on BENCH_REGISTRAR_PORT (default redirect)
-#   --transport udp|tls   udp (default), or tls: every target listens on TLS only (throwaway
-#                         self-signed certificate), loadgen keeps --connections TLS
-#                         connections open for the whole run and pipelines over them;
-#                         redirect mode only; each answer must be a 301 (--expect 301)
-#   --connections N       loadgen connections in total (TLS; default 16) or UDP sockets
+#   --transport udp|tcp|tls  udp (default), or tcp / tls: every target listens on TCP / TLS
+#                         only (TLS: throwaway self-signed certificate), loadgen keeps
+#                         --connections connections open for the whole run and pipelines over
+#                         them; redirect mode only; each answer must be a 301 (--expect 301)
+#   --connections N       loadgen connections in total (TCP/TLS; default 16) or UDP sockets
 #                         (default: one per client thread)
+#   --new-connection-per-request   TCP/TLS: loadgen --tls-new-connection-per-request: every
+#                         REGISTER on a new connection (over TLS a new handshake), closed after
+#                         its answer; --in-flight connections per client thread at a time
+#                         (--connections does not apply); the rate is then connections/s
 #   --out DIR             results directory   (default bench/results/<date>-<mode>)
 #   -h, --help
 #
@@ -47,6 +52,7 @@ TARGETS=""
 MODE=redirect
 TRANSPORT=udp
 CONNECTIONS=""
+NEW_CONN=0
 OUT=""
 
 while [[ $# -gt 0 ]]; do
@@ -61,20 +67,29 @@ while [[ $# -gt 0 ]]; do
     --mode) MODE="$2"; shift 2 ;;
     --transport) TRANSPORT="$2"; shift 2 ;;
     --connections) CONNECTIONS="$2"; shift 2 ;;
+    --new-connection-per-request) NEW_CONN=1; shift ;;
     --out) OUT="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown option $1" ;;
     esac
 done
 [[ "$MODE" == redirect || "$MODE" == proxy ]] || die "--mode must be redirect or proxy"
-[[ "$TRANSPORT" == udp || "$TRANSPORT" == tls ]] || die "--transport must be udp or tls"
-if [[ "$TRANSPORT" == tls ]]; then
-    [[ "$MODE" == redirect ]] || die "--transport tls: redirect mode only"
+[[ "$TRANSPORT" == udp || "$TRANSPORT" == tcp || "$TRANSPORT" == tls ]] ||
+    die "--transport must be udp, tcp or tls"
+if [[ "$TRANSPORT" != udp ]]; then
+    [[ "$MODE" == redirect ]] || die "--transport $TRANSPORT: redirect mode only"
     TARGETS="${TARGETS:-director kamailio}"
-    CONNECTIONS="${CONNECTIONS:-16}"
-    [[ " $TARGETS " != *" echo "* ]] || die "the echo is UDP only (over TLS use the registrar target)"
-    RUN_KIND="$MODE-tls"
+    [[ " $TARGETS " != *" echo "* ]] || die "the echo is UDP only (over TCP/TLS use the registrar target)"
+    RUN_KIND="$MODE-$TRANSPORT"
+    if [[ "$NEW_CONN" == 1 ]]; then
+        # one connection per request: loadgen opens --in-flight per thread at a time
+        [[ -z "$CONNECTIONS" ]] || die "--connections does not apply with --new-connection-per-request"
+        RUN_KIND="$RUN_KIND-newconn"
+    else
+        CONNECTIONS="${CONNECTIONS:-16}"
+    fi
 else
+    [[ "$NEW_CONN" == 0 ]] || die "--new-connection-per-request: TCP or TLS only"
     TARGETS="${TARGETS:-echo director kamailio}"
     RUN_KIND="$MODE"
 fi
@@ -99,9 +114,12 @@ mkdir -p "$OUT/logs"
 RUNS="$OUT/runs.jsonl"
 : >"$RUNS"
 machine_info >"$OUT/machine.txt"
+NEW_CONN_ARG=()
+[[ "$NEW_CONN" == 1 ]] && NEW_CONN_ARG=(--new-connection-per-request)
 printf '%q ' "$0" --duration "$DURATION" --rounds "$ROUNDS" --workers "$WORKERS" --in-flight "$IN_FLIGHT" \
     --client-threads "$CLIENT_THREADS" --users "$USERS" --targets "$TARGETS" --mode "$MODE" \
-    --transport "$TRANSPORT" ${CONNECTIONS:+--connections "$CONNECTIONS"} --out "$OUT" >"$OUT/command.txt"
+    --transport "$TRANSPORT" ${CONNECTIONS:+--connections "$CONNECTIONS"} \
+    "${NEW_CONN_ARG[@]}" --out "$OUT" >"$OUT/command.txt"
 printf '\n' >>"$OUT/command.txt"
 log "results in $OUT"
 
@@ -127,10 +145,11 @@ run_one() {
     fi
     local rc=0
     local -a expect=()
-    if [[ "$TRANSPORT" == tls ]]; then
+    if [[ "$TRANSPORT" != udp ]]; then
         # every answer must be the 301 (the registrar simulator answers 200)
         if [[ "$t" == registrar ]]; then expect=(--expect 200); else expect=(--expect 301); fi
     fi
+    [[ "$NEW_CONN" == 1 ]] && expect+=(--tls-new-connection-per-request)
     # CPU seconds of the client (loadgen, reaped by this shell) and of the target during the run
     local c0 t0 c1 t1 hz
     hz="$(getconf CLK_TCK)"
@@ -148,7 +167,8 @@ run_one() {
     python3 "$BENCH_DIR/lib/results.py" record "$json" \
         "round=$round" "workers=$w" "target=$t" "mode=$MODE" "transport=$TRANSPORT" \
         "duration=$DURATION" "in_flight=$IN_FLIGHT" "client_threads=$CLIENT_THREADS" \
-        "connections=${CONNECTIONS:-$CLIENT_THREADS}" \
+        "connections=$([[ "$NEW_CONN" == 1 ]] && echo per-request || echo "${CONNECTIONS:-$CLIENT_THREADS}")" \
+        "new_connection_per_request=$NEW_CONN" \
         "client_cpu_s=$(awk -v a="$c0" -v b="$c1" -v h="$hz" 'BEGIN {printf "%.2f", (b - a) / h}')" \
         "target_cpu_s=$(awk -v a="$t0" -v b="$t1" -v h="$hz" 'BEGIN {printf "%.2f", (b - a) / h}')" >>"$RUNS"
     log "round $round, $w worker(s), $t: $(python3 "$BENCH_DIR/lib/results.py" last "$RUNS")"

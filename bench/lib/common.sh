@@ -17,11 +17,13 @@
 #   KAMAILIO_SHM_MB / KAMAILIO_PKG_MB   -m / -M                     (default 256 / 16)
 #   KAMAILIO_MALLOC       shm and pkg memory manager (-x / -X)     (default fm)
 #   KAMAILIO_TCP=0        do not open the TCP listener              (default 1: UDP and TCP)
-#   BENCH_TRANSPORT       udp or tls: how targets listen and loadgen connects (default udp;
-#                         bench/run.sh --transport sets it). tls: the director gets one TLS
+#   BENCH_TRANSPORT       udp, tcp or tls: how targets listen and loadgen connects (default
+#                         udp; bench/run.sh --transport sets it). tls: the director gets one TLS
 #                         listener, Kamailio redirect-tls.cfg on `-l tls:...` with -N W,
 #                         `registrar` is `loadgen registrar --transport tls`; the certificate
 #                         is a throwaway self-signed one made with openssl in the temp dir.
+#                         tcp: the director gets one TCP listener, Kamailio redirect.cfg on
+#                         `-l tcp:...` only with -N W, `registrar` listens on TCP.
 #   LG_CONNECTIONS        loadgen --connections (TCP/TLS: kept-alive connections in total)
 #   ECHO_EXTRA_ARGS       extra args for `loadgen echo`            (default --reply-200)
 #   DIRECTOR_EXTRA_ARGS   extra args for `director`
@@ -196,12 +198,13 @@ port_free() {
     ! ss -Hluatn 2>/dev/null | awk '$2 != "TIME-WAIT" {print $5}' | grep -qE "^(127\.0\.0\.1|0\.0\.0\.0|\*|\[::\]):$1\$"
 }
 
-# wait_ready PORT [TIMEOUT [TRANSPORT]]: OPTIONS until a 200 (TRANSPORT udp or tls,
+# wait_ready PORT [TIMEOUT [TRANSPORT]]: OPTIONS until a 200 (TRANSPORT udp, tcp or tls,
 # default BENCH_TRANSPORT)
 wait_ready() {
     local port="$1" timeout="${2:-20}" transport="${3:-$BENCH_TRANSPORT}"
     local -a tls=()
     [[ "$transport" == tls ]] && tls=(--tls)
+    [[ "$transport" == tcp ]] && tls=(--tcp)
     python3 "$BENCH_DIR/lib/sipprobe.py" wait "127.0.0.1:$port" --timeout "$timeout" "${tls[@]}"
 }
 
@@ -259,6 +262,10 @@ director_config() {
         tls_cert
         grep -q '^transport = "udp"$' "$out" || die "$src: expected one 'transport = \"udp\"' listener line"
         sed -i -e "s|^transport = \"udp\"\$|transport = \"tls\"\\ncertificate = \"$TLS_CERT\"\\nprivate_key = \"$TLS_KEY\"|" "$out"
+    elif [[ "$BENCH_TRANSPORT" == tcp ]]; then
+        # the one listener becomes TCP
+        grep -q '^transport = "udp"$' "$out" || die "$src: expected one 'transport = \"udp\"' listener line"
+        sed -i -e 's|^transport = "udp"$|transport = "tcp"|' "$out"
     fi
 }
 
@@ -282,7 +289,7 @@ start_target() {
     local -a cmd
     case "$name" in
     echo)
-        [[ "$BENCH_TRANSPORT" == udp ]] || die "echo is UDP only (over TLS use the registrar target)"
+        [[ "$BENCH_TRANSPORT" == udp ]] || die "echo is UDP only (over TCP/TLS use the registrar target)"
         # shellcheck disable=SC2206 # word splitting of the extra args is intended
         cmd=("$LOADGEN" echo --listen "127.0.0.1:$BENCH_PORT" --threads "$workers" $ECHO_EXTRA_ARGS)
         ;;
@@ -310,6 +317,18 @@ start_target() {
                 --substdef "!DS_LIST!$dir/dispatcher.list!"
                 --substdef "!TLS_CERT!$TLS_CERT!" --substdef "!TLS_KEY!$TLS_KEY!"
                 -l "tls:127.0.0.1:$BENCH_PORT"
+                -N "$workers"
+                -x "$KAMAILIO_MALLOC" -X "$KAMAILIO_MALLOC"
+                -m "$KAMAILIO_SHM_MB" -M "$KAMAILIO_PKG_MB"
+                -Y "$dir" -w "$dir")
+        elif [[ "$BENCH_TRANSPORT" == tcp ]]; then
+            # the same redirect.cfg on a TCP listener only: -N W TCP workers (tcp_children)
+            # plus Kamailio's tcp_main process, no UDP socket
+            [[ "$mode" == redirect ]] || die "kamailio over TCP: redirect mode only"
+            kamailio_list "$mode" "$dir/dispatcher.list"
+            cmd=("$KAMAILIO" -DD -E -f "$BENCH_DIR/kamailio/redirect.cfg"
+                --substdef "!DS_LIST!$dir/dispatcher.list!"
+                -l "tcp:127.0.0.1:$BENCH_PORT"
                 -N "$workers"
                 -x "$KAMAILIO_MALLOC" -X "$KAMAILIO_MALLOC"
                 -m "$KAMAILIO_SHM_MB" -M "$KAMAILIO_PKG_MB"

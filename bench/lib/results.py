@@ -114,6 +114,8 @@ def record_loadgen(path, kv):
         "errors": pick_int(flat, [r"^errors_total$", r"(^|\.)(errors|failed|failures)$"]),
         "timeouts": pick_int(flat, [r"^errors\.timeout$", r"(^|\.)(timeouts|timed_out|lost)$"]),
         "request_rate": flat.get("request_rate"),
+        # TCP/TLS connections the client established (loadgen's `connections`)
+        "connections_opened": flat.get("connections"),
         "elapsed_s": flat.get("elapsed_s"),
         "send_duration_s": flat.get("send_duration_s"),
         "source": path,
@@ -286,7 +288,9 @@ def summarize(runs_path, outdir):
     table = "\n".join(lines)
     nrounds = max((s["runs"] for row in rows for s in row["targets"].values()), default=0)
     md = [
-        f"# Benchmark results ({mode} mode, {transport.upper()})",
+        f"# Benchmark results ({mode} mode, {transport.upper()}"
+        + (", a new connection per request" if runs and runs[0].get("new_connection_per_request") == 1 else "")
+        + ")",
         "",
         f"Median over {nrounds} alternating round(s) per cell; rate = responses/s seen by the client;",
         "p50/p99 = median over rounds of each run's percentile (microseconds).",
@@ -415,7 +419,8 @@ def main():
         latency(args[0], args[1])
     elif cmd == "last":
         r = load_jsonl(args[0])[-1]
-        print(f"{r['rate']:.0f}/s p50 {fmt_us(r.get('p50_us'))} us p99 {fmt_us(r.get('p99_us'))} us")
+        print(f"{r['rate']:.0f}/s p50 {fmt_us(r.get('p50_us'))} us p99 {fmt_us(r.get('p99_us'))} us"
+              f" errors {r.get('errors', '-')}")
     elif cmd == "sipp":
         sipp_summary(args[0], args[1])
     elif cmd == "peak":

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""One-off SIP requests over UDP (or TLS) on loopback, for bench scripts.
+"""One-off SIP requests over UDP (or TCP, or TLS) on loopback, for bench scripts.
 
   sipprobe.py wait HOST:PORT [--timeout S]      send OPTIONS until a 200 comes back (readiness)
   sipprobe.py register HOST:PORT [--user U]     send one REGISTER, print the response
   sipprobe.py options HOST:PORT                 send one OPTIONS, print the response
+  sipprobe.py resume HOST:PORT                  TLS: two connections, one OPTIONS on each, the
+                                                second offering the first's session (ticket);
+                                                prints whether the server resumed it
 
 --tls: over a TLS connection instead (certificate not verified); `register` and `options`
-then also print the negotiated protocol and cipher to stderr.
+then also print the negotiated protocol and cipher to stderr. --tcp: over a plain TCP connection.
 
 Exit status 0 when a final response arrived (wait: a 200), 1 otherwise.
 Standard library only.
@@ -70,20 +73,37 @@ def once(method, target, user, timeout):
         sock.close()
 
 
-def once_tls(method, target, user, timeout, show=False):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
+_TLS_CONTEXT = None
+
+
+def tls_context():
+    """One client context for the process (a session can only be resumed from its context)."""
+    global _TLS_CONTEXT
+    if _TLS_CONTEXT is None:
+        _TLS_CONTEXT = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        _TLS_CONTEXT.check_hostname = False
+        _TLS_CONTEXT.verify_mode = ssl.CERT_NONE
+    return _TLS_CONTEXT
+
+
+def once_tls(method, target, user, timeout, show=False, tls=True, session=None, out=None):
+    """One request over a TLS connection (tls=False: over plain TCP). session: a TLS session
+    to offer for resumption; out: a dict that gets the connection's session and whether it
+    was resumed (after the answer, so TLS 1.3 tickets have arrived)."""
     try:
         raw = socket.create_connection(target, timeout=timeout)
     except OSError:
         return None
     try:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as sock:
+        if tls:
+            sock = tls_context().wrap_socket(raw, server_hostname="localhost", session=session)
+        else:
+            sock = raw
+        with sock:
             sock.settimeout(timeout)
-            if show:
+            if show and tls:
                 print("sipprobe: %s %s" % (sock.version(), sock.cipher()[0]), file=sys.stderr)
-            sock.sendall(request(method, target, user, sock.getsockname(), "TLS"))
+            sock.sendall(request(method, target, user, sock.getsockname(), "TLS" if tls else "TCP"))
             data = b""
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
@@ -97,6 +117,10 @@ def once_tls(method, target, user, timeout, show=False):
                     text = head.decode("utf-8", "replace") + "\r\n\r\n"
                     code = text.split(" ", 2)[1] if text.startswith("SIP/2.0 ") else ""
                     if not code.startswith("1"):
+                        if out is not None and tls:
+                            out["session"] = sock.session
+                            out["reused"] = sock.session_reused
+                            out["version"] = sock.version()
                         return text
             return None
     except (OSError, ssl.SSLError):
@@ -112,26 +136,39 @@ def parse_target(s):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["wait", "register", "options"])
+    ap.add_argument("mode", choices=["wait", "register", "options", "resume"])
     ap.add_argument("target", help="HOST:PORT")
     ap.add_argument("--user", default="alice")
     ap.add_argument("--timeout", type=float, default=20.0, help="wait: give up after S seconds")
     ap.add_argument("--tls", action="store_true", help="over TLS (certificate not verified)")
+    ap.add_argument("--tcp", action="store_true", help="over a plain TCP connection")
     args = ap.parse_args()
     target = parse_target(args.target)
     probe = once
-    if args.tls:
+    if args.tls or args.tcp:
         def probe(method, target, user, timeout):
-            return once_tls(method, target, user, timeout, args.mode != "wait")
+            return once_tls(method, target, user, timeout, args.mode != "wait", tls=args.tls)
     if args.mode == "wait":
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
-            resp = probe("OPTIONS", target, args.user, 1.0 if args.tls else 0.3)
+            resp = probe("OPTIONS", target, args.user, 1.0 if args.tls or args.tcp else 0.3)
             if resp is not None and resp.startswith("SIP/2.0 200"):
                 return 0
             time.sleep(0.1)
         print("sipprobe: no 200 to OPTIONS from %s:%d within %.0fs" % (target + (args.timeout,)), file=sys.stderr)
         return 1
+    if args.mode == "resume":
+        first, second = {}, {}
+        if once_tls("OPTIONS", target, args.user, 2.0, out=first) is None or not first.get("session"):
+            print("sipprobe: no TLS answer (or no session) from %s:%d" % target, file=sys.stderr)
+            return 1
+        if once_tls("OPTIONS", target, args.user, 2.0, session=first["session"], out=second) is None:
+            print("sipprobe: no TLS answer on the second connection to %s:%d" % target, file=sys.stderr)
+            return 1
+        print("%s: ticket/session offered: %s, resumed: %s" % (
+            second.get("version"), "yes" if first["session"].has_ticket else "no (no ticket)",
+            "yes" if second.get("reused") else "no"))
+        return 0
     resp = probe(args.mode.upper(), target, args.user, 2.0)
     if resp is None:
         print("sipprobe: no response from %s:%d" % target, file=sys.stderr)
