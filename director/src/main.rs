@@ -59,8 +59,13 @@ fn print_result(result: Result<String, cli::CliError>) -> ExitCode {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DIRECTOR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A log line that cannot be written (stderr closed, e.g. a pipe whose reader went away) is
+    // dropped. By default the subscriber reports such failures with `eprint!`, which panics on a
+    // closed stderr and would take down whichever thread was logging (the signal thread, and
+    // with it the shutdown).
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .log_internal_errors(false)
         .init();
 }

@@ -156,8 +156,10 @@ pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
         .spawn(move || loop {
             match signals.wait() {
                 Signal::Terminate => {
-                    tracing::info!("termination signal: shutting down");
+                    // Stop first: nothing (not even logging) may stand between the signal and
+                    // the shutdown.
                     trigger.trigger();
+                    tracing::info!("termination signal: shutting down");
                     return;
                 }
                 Signal::Hangup => {

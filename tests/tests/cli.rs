@@ -148,3 +148,50 @@ fn sigterm_stops_the_director_with_status_zero() {
     assert!(director.stop().success());
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+/// Output that cannot be written (stdout and stderr are pipes whose reader went away) does not
+/// keep the director from stopping: SIGTERM still stops it promptly. (It used to hang: the log
+/// line for the signal failed, the logger's error report panicked the signal thread, and the
+/// shutdown never fired.)
+#[test]
+fn sigterm_stops_the_director_when_its_output_is_closed() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = scratch_dir("cli-closed-output");
+    let file = dir.join("d.toml");
+    std::fs::write(
+        &file,
+        Topology::ring(2, 2, false).to_toml(&[("127.0.0.1:0", "udp")], 2),
+    )
+    .unwrap();
+    let mut child = Command::new(bin("director"))
+        .arg("--config")
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("ready") {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "no ready line");
+    }
+    // Close both pipes: every later write by the director fails (EPIPE).
+    drop(out);
+    drop(child.stderr.take());
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("the director did not stop within 10 s of SIGTERM with its output closed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+}
