@@ -2,6 +2,8 @@
 //! `director user-pool-info AOR`. Exit codes: 0 success, 1 runtime failure, 2 bad
 //! configuration or arguments.
 
+use std::fmt::Display;
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -18,7 +20,7 @@ fn main() -> ExitCode {
             let backend = match director::udp_backend_from_env() {
                 Ok(b) => b,
                 Err(msg) => {
-                    eprintln!("director: {msg}");
+                    report(&msg);
                     return ExitCode::from(2);
                 }
             };
@@ -27,11 +29,11 @@ fn main() -> ExitCode {
                 Err(
                     err @ (director::run::RunError::Config(_) | director::run::RunError::Tls(_)),
                 ) => {
-                    eprintln!("director: {err}");
+                    report(&err);
                     ExitCode::from(2)
                 }
                 Err(err) => {
-                    eprintln!("director: {err}");
+                    report(&err);
                     ExitCode::from(1)
                 }
             }
@@ -43,14 +45,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// `director: <error>` on stderr; a closed stderr does not turn the exit status into a panic's.
+fn report(err: &dyn Display) {
+    let _ = writeln!(std::io::stderr(), "director: {err}");
+}
+
 fn print_result(result: Result<String, cli::CliError>) -> ExitCode {
     match result {
         Ok(text) => {
-            println!("{text}");
+            // A closed stdout (e.g. `| head`) is not an error worth a panic.
+            let _ = writeln!(std::io::stdout(), "{text}");
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("director: {err}");
+            report(&err);
             ExitCode::from(2)
         }
     }
