@@ -6,32 +6,15 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
 use dataplane::{Cidr, DropReason, Limits, ListenerSpec, Transport, UdpBackend};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const V1: &[u8] = b"PROXY TCP4 203.0.113.7 192.0.2.1 40000 5060\r\n";
-
-fn certs() -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>) {
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let cert: CertificateDer<'static> = ck.cert.der().clone();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
-    let server = rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.clone()], key)
-        .unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).unwrap();
-    let client = rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    (Arc::new(server), Arc::new(client))
-}
 
 /// A v2 PROXY header for an IPv6 client, with one TLV (skipped by the server).
 fn v2_inet6() -> Vec<u8> {
@@ -135,7 +118,7 @@ async fn tcp_v1_and_v2_give_the_proxied_source() {
 
 #[tokio::test]
 async fn tls_v1_and_v2_give_the_proxied_source() {
-    let (server_cfg, client_cfg) = certs();
+    let (server_cfg, client_cfg) = tls_pair("localhost");
     let spec = ListenerSpec::tls(localhost(0), server_cfg).with_proxy_protocol(Vec::new());
     let eng = start(2, UdpBackend::Epoll, limits(), &[spec]);
     let addr = eng.addr(Transport::Tls);
@@ -165,7 +148,7 @@ async fn untrusted_missing_malformed_and_slow_headers_are_closed_and_counted() {
         header_timeout: Duration::from_millis(300),
         ..limits()
     };
-    let (server_cfg, _) = certs();
+    let (server_cfg, _) = tls_pair("localhost");
     let strict = ListenerSpec::plain(localhost(0), Transport::Tcp)
         .with_proxy_protocol(trusted(&["10.0.0.0/8", "2001:db8::/32"]));
     let open = ListenerSpec::tls(SocketAddr::from(([127, 0, 0, 2], 0)), server_cfg)

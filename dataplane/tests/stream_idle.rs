@@ -11,25 +11,9 @@ use std::time::Duration;
 
 use common::*;
 use dataplane::{ListenerSpec, Transport, UdpBackend};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-fn tls_configs() -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>) {
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let cert: CertificateDer<'static> = ck.cert.der().clone();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
-    let server = rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.clone()], key)
-        .unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).unwrap();
-    let client = rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    (Arc::new(server), Arc::new(client))
-}
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
@@ -60,7 +44,7 @@ async fn expect_echo(s: &mut Box<dyn Io>, m: &[u8]) {
 }
 
 async fn exercise(transport: Transport) {
-    let (server_cfg, client_cfg) = tls_configs();
+    let (server_cfg, client_cfg) = tls_pair("localhost");
     let spec = match transport {
         Transport::Tls => ListenerSpec::tls(localhost(0), server_cfg),
         _ => ListenerSpec::plain(localhost(0), Transport::Tcp),

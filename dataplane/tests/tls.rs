@@ -3,34 +3,17 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
 use dataplane::{DropReason, Limits, ListenerSpec, Transport, UdpBackend};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-fn certs() -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>) {
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let cert: CertificateDer<'static> = ck.cert.der().clone();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
-    let server = rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.clone()], key)
-        .unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).unwrap();
-    let client = rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    (Arc::new(server), Arc::new(client))
-}
-
 #[tokio::test]
 async fn tls_echo_split_and_pipelined() {
-    let (server_cfg, client_cfg) = certs();
+    let (server_cfg, client_cfg) = tls_pair("localhost");
     let eng = start(
         2,
         UdpBackend::Epoll,
@@ -78,7 +61,7 @@ async fn tls_echo_split_and_pipelined() {
 
 #[tokio::test]
 async fn tls_handshake_timeout_and_garbage() {
-    let (server_cfg, _) = certs();
+    let (server_cfg, _) = tls_pair("localhost");
     let lim = Limits {
         header_timeout: Duration::from_millis(200),
         ..limits()
