@@ -142,3 +142,31 @@ pub fn contacts(a: &Answer) -> (Option<String>, Option<String>) {
     };
     (find("0.7"), find("0.3"))
 }
+
+/// Proxy mode with probes every `interval_ms` (0: no `[health]` section).
+pub fn proxy(interval_ms: u64) -> Extra {
+    Extra {
+        mode: "proxy",
+        interval_ms,
+        ..Extra::default()
+    }
+}
+
+/// Index into the farm's addresses of the user's first machine for which `up` holds.
+pub fn home_index(topo: &Topology, aor: &str, up: impl Fn(&str) -> bool) -> usize {
+    let (pool, order, _, _) = placement(topo, aor);
+    let offset: usize = topo.pools[..pool].iter().map(|p| p.registrars.len()).sum();
+    let r = order
+        .iter()
+        .copied()
+        .find(|&i| up(&topo.pools[pool].registrars[i].id))
+        .expect("an up machine");
+    offset + r
+}
+
+/// The farm listener that answered: `loadgen registrar` tags its To with `reg<index hex>`.
+pub fn answered_by(raw: &str) -> usize {
+    let to = parse_answer(raw).header("to").expect("To").to_string();
+    let tag = to.split(";tag=reg").nth(1).expect("farm tag");
+    usize::from_str_radix(tag.trim(), 16).expect("hex index")
+}

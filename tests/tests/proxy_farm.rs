@@ -7,40 +7,13 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use system_tests::farm_topology::{config, farm_topology, placement, Extra};
+use system_tests::farm_topology::{answered_by, config, farm_topology, home_index, proxy, Extra};
 use system_tests::http::{registrar_state, wait_for};
 use system_tests::registrar_farm::RegistrarFarm;
 use system_tests::sip_client::{
     parse_answer, read_stream_message, register, tcp_connect, tcp_send, udp_exchange, udp_socket,
 };
-use system_tests::{bin, Director, Topology};
-
-fn proxy(interval_ms: u64) -> Extra {
-    Extra {
-        mode: "proxy",
-        interval_ms,
-        ..Extra::default()
-    }
-}
-
-/// Index into the farm's addresses of the user's first machine for which `up` holds.
-fn home_index(topo: &Topology, aor: &str, up: impl Fn(&str) -> bool) -> usize {
-    let (pool, order, _, _) = placement(topo, aor);
-    let offset: usize = topo.pools[..pool].iter().map(|p| p.registrars.len()).sum();
-    let r = order
-        .iter()
-        .copied()
-        .find(|&i| up(&topo.pools[pool].registrars[i].id))
-        .expect("an up machine");
-    offset + r
-}
-
-/// The farm listener that answered: `loadgen registrar` tags its To with `reg<index hex>`.
-fn answered_by(raw: &str) -> usize {
-    let to = parse_answer(raw).header("to").expect("To").to_string();
-    let tag = to.split(";tag=reg").nth(1).expect("farm tag");
-    usize::from_str_radix(tag.trim(), 16).expect("hex index")
-}
+use system_tests::{bin, Director};
 
 fn assert_relayed_200(raw: &str, n: u64) {
     let a = parse_answer(raw);
