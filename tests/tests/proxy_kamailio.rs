@@ -71,11 +71,9 @@ fn start_kamailio() -> Option<(Kamailio, SocketAddr)> {
     Some((k, addr))
 }
 
-#[test]
-fn register_through_the_director_is_saved_by_kamailio() {
-    let Some((_kamailio, kam)) = start_kamailio() else {
-        return;
-    };
+/// A director in proxy mode whose one pool is the Kamailio registrar at `kam`, probed every
+/// `interval_ms` (0: not probed).
+fn director_before(kam: SocketAddr, interval_ms: u64) -> Director {
     let topo = Topology {
         pools: vec![Pool {
             id: "pool1".into(),
@@ -92,10 +90,18 @@ fn register_through_the_director_is_saved_by_kamailio() {
     };
     let extra = Extra {
         mode: "proxy",
-        interval_ms: 200,
+        interval_ms,
         ..Extra::default()
     };
-    let director = Director::start(&config(&topo, &extra));
+    Director::start(&config(&topo, &extra))
+}
+
+#[test]
+fn register_through_the_director_is_saved_by_kamailio() {
+    let Some((_kamailio, kam)) = start_kamailio() else {
+        return;
+    };
+    let director = director_before(kam, 200);
     let admin = director.listening.admin.expect("admin");
     // Probes reach Kamailio (it answers OPTIONS): the registrar is up.
     let probe = wait_for("a probe answered", Duration::from_secs(30), || {
@@ -150,26 +156,7 @@ fn kamailio_reaches_the_user_through_the_directors_path() {
     let Some((_kamailio, kam)) = start_kamailio() else {
         return;
     };
-    let topo = Topology {
-        pools: vec![Pool {
-            id: "pool1".into(),
-            weight: 1,
-            backup: None,
-            registrars: vec![Registrar {
-                id: "kamailio1".into(),
-                weight: 1,
-                contact: format!("sip:{kam}"),
-            }],
-        }],
-        expires: 600,
-        ..Default::default()
-    };
-    let extra = Extra {
-        mode: "proxy",
-        interval_ms: 0,
-        ..Extra::default()
-    };
-    let director = Director::start(&config(&topo, &extra));
+    let director = director_before(kam, 0);
     // Bob registers through the director (Path: the director).
     let ua = udp_socket();
     let ua_addr = ua.local_addr().expect("addr");
