@@ -112,6 +112,21 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsE
     Ok(Arc::new(config))
 }
 
+/// Every certificate of the PEM bundle at `path` as a trust anchor (CA files of listeners,
+/// `[proxy]` and loadgen). `Err` says why not: the file is unreadable, a PEM block or a
+/// certificate is unusable, or it holds no certificate at all.
+pub fn load_roots(path: &Path) -> Result<rustls::RootCertStore, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(path).map_err(|e| e.to_string())? {
+        let cert = cert.map_err(|e| e.to_string())?;
+        roots.add(cert).map_err(|e| e.to_string())?;
+    }
+    if roots.is_empty() {
+        return Err("no CERTIFICATE block found".into());
+    }
+    Ok(roots)
+}
+
 /// Verifies client certificates against the CAs of `ca`; clients without one are let through.
 fn client_verifier(
     ca: &Path,
@@ -121,15 +136,7 @@ fn client_verifier(
         file: ca.to_owned(),
         reason,
     };
-    let certs = CertificateDer::pem_file_iter(ca)
-        .map_err(|e| err(e.to_string()))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| err(e.to_string()))?;
-    let mut roots = rustls::RootCertStore::empty();
-    let (added, _) = roots.add_parsable_certificates(certs);
-    if added == 0 {
-        return Err(err("no usable CERTIFICATE block found".into()));
-    }
+    let roots = load_roots(ca).map_err(err)?;
     rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
         .allow_unauthenticated()
         .build()

@@ -9,8 +9,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rustls::crypto::aws_lc_rs;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
 
 use crate::config::ProxySettings;
 use crate::health::tls_client::AcceptAny;
@@ -109,20 +107,10 @@ pub fn client_config_logged(
 /// Every certificate of a PEM bundle as a trust anchor; an unreadable file, a bad PEM block, a
 /// certificate rustls cannot use or a file without certificates is an error naming it.
 fn roots_from_file(file: &Path) -> Result<rustls::RootCertStore, TlsError> {
-    let err = |reason: String| TlsError::Ca {
+    crate::tls::load_roots(file).map_err(|reason| TlsError::Ca {
         file: file.to_owned(),
         reason,
-    };
-    let mut roots = rustls::RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(file).map_err(|e| err(e.to_string()))?;
-    for cert in certs {
-        let cert = cert.map_err(|e| err(e.to_string()))?;
-        roots.add(cert).map_err(|e| err(e.to_string()))?;
-    }
-    if roots.is_empty() {
-        return Err(err("no CERTIFICATE block found".into()));
-    }
-    Ok(roots)
+    })
 }
 
 /// The system trust store; certificates it cannot parse are skipped (and logged at debug).

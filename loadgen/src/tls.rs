@@ -34,15 +34,8 @@ pub fn client(
             .with_custom_certificate_verifier(Arc::new(AcceptAny::new(provider())))
     } else {
         let ca = ca.ok_or("TLS needs --ca FILE or --tls-insecure")?;
-        let mut roots = rustls::RootCertStore::empty();
-        let certs =
-            CertificateDer::pem_file_iter(ca).map_err(|e| format!("--ca {}: {e}", ca.display()))?;
-        for c in certs {
-            let c = c.map_err(|e| format!("--ca {}: {e}", ca.display()))?;
-            roots
-                .add(c)
-                .map_err(|e| format!("--ca {}: {e}", ca.display()))?;
-        }
+        let roots =
+            director::tls::load_roots(ca).map_err(|e| format!("--ca {}: {e}", ca.display()))?;
         builder.with_root_certificates(roots)
     };
     let config = match client_auth {
@@ -80,10 +73,7 @@ fn server_builder(
         return Ok(builder.with_no_client_auth());
     };
     let err = |e: &dyn std::fmt::Display| format!("--client-ca {}: {e}", ca.display());
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(ca).map_err(|e| err(&e))? {
-        roots.add(c.map_err(|e| err(&e))?).map_err(|e| err(&e))?;
-    }
+    let roots = director::tls::load_roots(ca).map_err(|e| err(&e))?;
     let verifier =
         rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
             .build()
