@@ -257,20 +257,9 @@ fn write_top_via_parsed(
         out.extend_from_slice(b"\r\n");
         return;
     };
-    if let Some(sent_by) = canonical_sent_by(value, &via) {
-        out.extend_from_slice(sent_by);
-    } else {
-        out.extend_from_slice(via.protocol);
-        out.push(b'/');
-        out.extend_from_slice(via.version);
-        out.push(b'/');
-        out.extend_from_slice(via.transport);
-        out.push(b' ');
-        out.extend_from_slice(via.host);
-        if let Some(port) = via.port {
-            out.push(b':');
-            push_decimal(out, u64::from(port));
-        }
+    match canonical_sent_by(value, &via) {
+        Some(sent_by) => out.extend_from_slice(sent_by),
+        None => push_sent_by(out, &via),
     }
     let wants_rport = if via.params.iter().any(u8::is_ascii_whitespace) {
         push_via_params_general(out, via.params)
@@ -285,6 +274,21 @@ fn write_top_via_parsed(
     }
     push_unfolded(out, rest);
     out.extend_from_slice(b"\r\n");
+}
+
+/// `SIP/2.0/UDP host[:port]` written from the parsed Via's pieces (canonical spacing).
+fn push_sent_by(out: &mut Vec<u8>, via: &Via<'_>) {
+    out.extend_from_slice(via.protocol);
+    out.push(b'/');
+    out.extend_from_slice(via.version);
+    out.push(b'/');
+    out.extend_from_slice(via.transport);
+    out.push(b' ');
+    out.extend_from_slice(via.host);
+    if let Some(port) = via.port {
+        out.push(b':');
+        push_decimal(out, u64::from(port));
+    }
 }
 
 /// The `SIP/2.0/UDP host[:port]` start of `value` when the request wrote it exactly as the
@@ -565,17 +569,7 @@ mod tests {
         for (value, whole) in cases {
             let via = Via::parse(value).unwrap();
             let mut pieces = Vec::new();
-            pieces.extend_from_slice(via.protocol);
-            pieces.push(b'/');
-            pieces.extend_from_slice(via.version);
-            pieces.push(b'/');
-            pieces.extend_from_slice(via.transport);
-            pieces.push(b' ');
-            pieces.extend_from_slice(via.host);
-            if let Some(port) = via.port {
-                pieces.push(b':');
-                push_decimal(&mut pieces, u64::from(port));
-            }
+            push_sent_by(&mut pieces, &via);
             let got = canonical_sent_by(value, &via);
             assert_eq!(got.is_some(), whole, "{}", String::from_utf8_lossy(value));
             if let Some(got) = got {
