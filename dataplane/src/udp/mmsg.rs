@@ -150,6 +150,14 @@ impl SendBatch {
         self.count - self.cursor
     }
 
+    /// The next pending datagram: its bytes and raw destination.
+    pub(crate) fn peek(&self) -> Option<(&[u8], &libc::sockaddr_storage, libc::socklen_t)> {
+        (self.cursor < self.count).then(|| {
+            let i = self.cursor;
+            (&self.bufs[i][..], &self.addrs[i], self.addr_lens[i])
+        })
+    }
+
     /// Gives up on the next pending datagram.
     pub(crate) fn skip_one(&mut self) {
         if self.cursor < self.count {

@@ -1,6 +1,8 @@
 //! The io_uring UDP loop: one multishot `recvmsg` per socket drawing from a provided-buffer ring
-//! (re-armed when a completion comes without `F_MORE`), replies as `sendmsg` submissions batched
-//! into one `io_uring_enter` per drain.
+//! (re-armed when a completion comes without `F_MORE`); the replies of a drain go out in
+//! `sendmmsg` batches of `udp_batch`, and only what the socket refuses for now (`EAGAIN`) becomes
+//! io_uring `sendmsg` submissions, which wait in the kernel for room. (Every reply as an io_uring
+//! `sendmsg` cost 2-10 % more CPU per request on kernel 6.18: docs/performance.md.)
 //!
 //! Threading: the ring's fd is pollable, so the loop is an ordinary task on the worker's tokio
 //! runtime (`AsyncFd` on the ring fd); TCP/TLS tasks share the same thread and event loop.
@@ -18,10 +20,11 @@ use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
 use super::bufring::BufRing;
-use super::sockaddr::{from_storage, to_storage, zeroed};
+use super::mmsg::SendBatch;
+use super::sockaddr::{from_storage, zeroed};
 use super::{verdict, Datagram};
 use crate::ctx::WorkerCtx;
-use crate::{Action, DropReason, Handler, Peer, Transport};
+use crate::{DropReason, Handler, Peer, Transport};
 
 const RECV: u64 = u64::MAX;
 const CANCEL: u64 = u64::MAX - 1;
@@ -246,7 +249,7 @@ pub(crate) async fn run<H: Handler>(
     let afd = unsafe { AsyncFd::register_with_interest(u.ring.as_raw_fd(), Interest::READABLE) }?;
     let stats = ctx.stats();
     let shutdown = ctx.shutdown.clone();
-    let mut spare = Vec::with_capacity(2048);
+    let mut tx = SendBatch::new(ctx.limits.udp_batch.max(1));
     let mut peer_addr = zeroed();
     let mut cqes: Vec<(u64, i32, u32)> = Vec::with_capacity(usize::from(buffers) * 2);
     loop {
@@ -284,22 +287,20 @@ pub(crate) async fn run<H: Handler>(
                             continue;
                         };
                         let len = usize::try_from(result).unwrap_or(0);
+                        if tx.next_buf().is_none() {
+                            flush(ctx, &mut u, &mut tx)?;
+                        }
                         let buf = &u.bufs.buffer(bid)[..len.min(buf_size)];
-                        // The reply is written straight into a free send slot's buffer (no copy);
-                        // with every slot in flight, into `spare` and sent directly.
-                        let slot = u.free.pop();
-                        let reply = match slot {
-                            Some(i) => &mut u.slots[i].buf,
-                            None => &mut spare,
+                        let Some(out) = tx.next_buf() else {
+                            u.bufs.push(bid);
+                            continue;
                         };
-                        reply.clear();
-                        let action = match types::RecvMsgOut::parse(buf, &u.recv_hdr) {
+                        match types::RecvMsgOut::parse(buf, &u.recv_hdr) {
                             Ok(m)
                                 if m.is_payload_truncated()
                                     || m.payload_data().len() > ctx.limits.max_message =>
                             {
                                 stats.add_dropped(DropReason::Oversize, 1);
-                                None
                             }
                             Ok(m) if !m.is_name_data_truncated() => {
                                 let name = m.name_data();
@@ -312,40 +313,31 @@ pub(crate) async fn run<H: Handler>(
                                         name_len,
                                     )
                                 };
-                                from_storage(&peer_addr, name_len as libc::socklen_t).map(
-                                    |remote| {
-                                        received += 1;
-                                        let peer = Peer {
-                                            remote,
-                                            local,
-                                            transport: Transport::Udp,
-                                            conn: None,
-                                            worker: ctx.index,
-                                            tls_identity: None,
-                                        };
-                                        (ctx.on_message(m.payload_data(), &peer, reply), name_len)
-                                    },
-                                )
+                                if let Some(remote) =
+                                    from_storage(&peer_addr, name_len as libc::socklen_t)
+                                {
+                                    received += 1;
+                                    let peer = Peer {
+                                        remote,
+                                        local,
+                                        transport: Transport::Udp,
+                                        conn: None,
+                                        worker: ctx.index,
+                                        tls_identity: None,
+                                    };
+                                    let action = ctx.on_message(m.payload_data(), &peer, out);
+                                    match verdict(ctx, action, out) {
+                                        Datagram::ToSender => {
+                                            tx.commit_raw(&peer_addr, name_len as libc::socklen_t)
+                                        }
+                                        Datagram::To(to) => tx.commit_to(to),
+                                        Datagram::Nothing => {}
+                                    }
+                                }
                             }
-                            _ => None,
-                        };
-                        u.bufs.push(bid);
-                        let sent = match action {
-                            Some((action, name_len)) => dispatch(
-                                ctx,
-                                &mut u,
-                                sock,
-                                action,
-                                slot,
-                                &spare,
-                                &peer_addr,
-                                name_len as libc::socklen_t,
-                            )?,
-                            None => false,
-                        };
-                        if let (Some(i), false) = (slot, sent) {
-                            u.free.push(i);
+                            _ => {}
                         }
+                        u.bufs.push(bid);
                     }
                     CANCEL => {}
                     slot => {
@@ -359,6 +351,7 @@ pub(crate) async fn run<H: Handler>(
                 }
             }
             stats.add_received(received);
+            flush(ctx, &mut u, &mut tx)?;
             u.bufs.publish();
             if !u.armed && !shutdown.is_triggered() {
                 u.arm()?;
@@ -380,44 +373,104 @@ pub(crate) async fn run<H: Handler>(
     }
 }
 
-/// Acts on the handler's verdict. The reply is in send slot `slot` when one was free, else in
-/// `spare`. True when the slot was submitted (it comes back with its completion).
-#[allow(clippy::too_many_arguments)]
-fn dispatch<H: Handler>(
-    ctx: &WorkerCtx<H>,
-    u: &mut Uring,
-    sock: &UdpSocket,
-    action: Action,
-    slot: Option<usize>,
-    spare: &[u8],
-    from: &libc::sockaddr_storage,
-    from_len: libc::socklen_t,
-) -> io::Result<bool> {
-    let out: &[u8] = match slot {
-        Some(i) => &u.slots[i].buf,
-        None => spare,
-    };
-    let mut tmp = zeroed();
-    let (addr, len) = match verdict(ctx, action, out) {
-        Datagram::Nothing => return Ok(false),
-        Datagram::ToSender => (from, from_len),
-        Datagram::To(to) => {
-            let len = to_storage(to, &mut tmp);
-            (&tmp, len)
-        }
-    };
-    if let Some(i) = slot {
-        u.submit_slot(i, addr, len)?;
-        return Ok(true);
-    }
-    // All slots busy: send directly, never blocking.
+/// Sends the batched replies with `sendmmsg`; what the socket does not take now goes to
+/// [`to_ring`].
+fn flush<H: Handler>(ctx: &WorkerCtx<H>, u: &mut Uring, tx: &mut SendBatch) -> io::Result<()> {
     let stats = ctx.stats();
-    match from_storage(addr, len).map(|to| sock.try_send_to(out, to)) {
-        Some(Ok(_)) => stats.add_sent(1),
-        Some(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => {
-            stats.add_dropped(DropReason::SendBufferFull, 1)
+    while tx.pending() > 0 {
+        match tx.send(u.fd) {
+            Ok(n) => stats.add_sent(n as u64),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let dropped = to_ring(u, tx)?;
+                stats.add_dropped(DropReason::SendBufferFull, dropped);
+            }
+            Err(_) => {
+                // The first pending datagram failed (bad address, unreachable...): skip it.
+                stats.add_dropped(DropReason::SendFailed, 1);
+                tx.skip_one();
+            }
         }
-        _ => stats.add_dropped(DropReason::SendFailed, 1),
     }
-    Ok(false)
+    tx.clear();
+    Ok(())
+}
+
+/// Moves every pending datagram of `tx` into a free send slot and submits it as an io_uring
+/// `sendmsg` (the kernel waits for room in the socket buffer; the completion is counted as sent
+/// or failed). Returns how many were dropped because every slot was in flight.
+fn to_ring(u: &mut Uring, tx: &mut SendBatch) -> io::Result<u64> {
+    let mut dropped = 0;
+    while let Some((data, addr, len)) = tx.peek() {
+        match u.free.pop() {
+            Some(i) => {
+                let b = &mut u.slots[i].buf;
+                b.clear();
+                b.extend_from_slice(data);
+                u.submit_slot(i, addr, len)?;
+            }
+            None => dropped += 1,
+        }
+        tx.skip_one();
+    }
+    Ok(dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::udp::sockaddr::to_storage;
+
+    /// The `EAGAIN` fallback: pending datagrams become ring submissions, reach the peer, and
+    /// their slots come back; with no free slot they are counted as dropped, not lost silently.
+    #[test]
+    fn refused_replies_go_through_the_ring() {
+        if let Err(why) = probe() {
+            eprintln!("io_uring unavailable, skipped: {why}");
+            return;
+        }
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        peer.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let ring = new_ring(16).expect("ring");
+        let mut u = Uring::new(ring, sock.as_raw_fd(), 8, 256).expect("uring");
+        let mut to = zeroed();
+        let to_len = to_storage(peer.local_addr().expect("addr"), &mut to);
+        let mut tx = SendBatch::new(12);
+        for i in 0..12 {
+            let b = tx.next_buf().expect("room");
+            b.extend_from_slice(format!("reply {i}").as_bytes());
+            tx.commit_raw(&to, to_len);
+        }
+        // 8 slots: 8 go through the ring, 4 are dropped.
+        assert_eq!(to_ring(&mut u, &mut tx).expect("submit"), 4);
+        assert_eq!(tx.pending(), 0);
+        u.ring.submit().expect("submit");
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        for _ in 0..8 {
+            let n = peer.recv(&mut buf).expect("datagram");
+            got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        got.sort();
+        let mut want: Vec<String> = (0..8).map(|i| format!("reply {i}")).collect();
+        want.sort();
+        assert_eq!(got, want);
+        let mut back = 0;
+        for _ in 0..50 {
+            u.ring.submit_and_wait(1).expect("wait");
+            for cqe in u.ring.completion() {
+                if cqe.user_data() < RECV - 1 {
+                    assert!(cqe.result() > 0, "send failed: {}", cqe.result());
+                    u.free.push(cqe.user_data() as usize);
+                    back += 1;
+                }
+            }
+            if back == 8 {
+                break;
+            }
+        }
+        assert_eq!(u.free.len(), 8, "every slot comes back");
+    }
 }
