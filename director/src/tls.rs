@@ -9,7 +9,7 @@ use std::sync::Arc;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::config::TlsFiles;
+use crate::config::{ClientCert, TlsFiles};
 
 /// Why a TLS listener cannot be set up.
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +85,8 @@ pub(crate) fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> 
 
 /// A server configuration (TLS 1.2 and 1.3, aws-lc-rs, session tickets/resumption on) from the
 /// listener's certificate chain and key; with `client_ca`, clients are asked for a certificate
-/// verified against it (one without a certificate is still accepted, for digest).
+/// verified against it (one without a certificate is still accepted, for digest, unless
+/// `client_cert = "required"`).
 pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let certs = load_certs(&files.certificate)?;
     let key = load_key(&files.private_key)?;
@@ -100,7 +101,11 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsE
         .map_err(|e| pair_err(e.to_string()))?;
     let builder = match &files.client_ca {
         None => builder.with_no_client_auth(),
-        Some(ca) => builder.with_client_cert_verifier(client_verifier(ca, provider)?),
+        Some(ca) => builder.with_client_cert_verifier(client_verifier(
+            ca,
+            files.client_cert == ClientCert::Required,
+            provider,
+        )?),
     };
     let mut config = builder
         .with_single_cert(certs, key)
@@ -127,9 +132,11 @@ pub fn load_roots(path: &Path) -> Result<rustls::RootCertStore, String> {
     Ok(roots)
 }
 
-/// Verifies client certificates against the CAs of `ca`; clients without one are let through.
+/// Verifies client certificates against the CAs of `ca`; clients without one are let through
+/// unless `required`.
 fn client_verifier(
     ca: &Path,
+    required: bool,
     provider: Arc<rustls::crypto::CryptoProvider>,
 ) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, TlsError> {
     let err = |reason: String| TlsError::ClientCa {
@@ -137,10 +144,14 @@ fn client_verifier(
         reason,
     };
     let roots = load_roots(ca).map_err(err)?;
-    rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-        .allow_unauthenticated()
-        .build()
-        .map_err(|e| err(e.to_string()))
+    let builder =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+    let builder = if required {
+        builder
+    } else {
+        builder.allow_unauthenticated()
+    };
+    builder.build().map_err(|e| err(e.to_string()))
 }
 
 /// Why one TLS listener could not be reloaded.

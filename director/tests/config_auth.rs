@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use director::auth::{Algorithm, AuthMode};
-use director::config::Config;
+use director::config::{ClientCert, Config};
 
 const POOL: &str = r#"
 [[pool]]
@@ -148,4 +148,34 @@ fn certificates_only_without_client_ca_is_refused() {
         .expect_err("no listener asks for client certificates");
     assert!(err.contains(":2:8: field `auth.mode`"), "{err}");
     assert!(err.contains("client_ca"), "{err}");
+}
+
+#[test]
+fn client_cert_required_or_optional() {
+    let listener = |c: &Config| c.listeners[0].tls.clone().expect("tls").client_cert;
+    let c = parse(CLIENT_CA_LISTENER, USERS).expect("valid");
+    assert_eq!(listener(&c), ClientCert::Optional, "the default");
+    let text = format!("{CLIENT_CA_LISTENER}client_cert = \"required\"\n");
+    assert_eq!(
+        listener(&parse(&text, USERS).expect("valid")),
+        ClientCert::Required
+    );
+    let text = format!("{CLIENT_CA_LISTENER}client_cert = \"always\"\n");
+    let err = parse(&text, USERS).expect_err("unknown value");
+    assert!(err.contains(":7:15"), "{err}");
+    assert!(
+        err.contains("optional") && err.contains("required"),
+        "{err}"
+    );
+    // Without client_ca there is nothing to verify a certificate against.
+    let text = "[[listen]]\naddress = \"127.0.0.1:5061\"\ntransport = \"tls\"\n\
+        certificate = \"c.pem\"\nprivate_key = \"k.pem\"\nclient_cert = \"required\"\n";
+    let err = parse(text, USERS).expect_err("client_cert without client_ca");
+    assert!(
+        err.ends_with(
+            ":6:15: field `listen[0].client_cert`: `client_cert` needs `client_ca` (the CAs \
+             client certificates are verified against)"
+        ),
+        "{err}"
+    );
 }

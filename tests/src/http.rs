@@ -100,3 +100,14 @@ pub fn pool_failed_over(admin: SocketAddr, pool: &str) -> bool {
         .and_then(|p| p["failed_over"].as_bool())
         .unwrap_or_else(|| panic!("pool {pool} not listed: {v}"))
 }
+
+/// The value of one `/metrics` sample, named with its labels as the exposition writes it (e.g.
+/// `director_dataplane_dropped_total{reason="tls_handshake"}`); panics when it is missing.
+pub fn metric(admin: SocketAddr, sample: &str) -> u64 {
+    let (code, body) = get(admin, "/metrics");
+    assert_eq!(code, 200, "{body}");
+    body.lines()
+        .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {sample} in {body}"))
+}

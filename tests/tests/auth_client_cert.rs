@@ -1,8 +1,9 @@
 //! `[auth]` with TLS client certificates on the wire: a TLS listener with `client_ca` asks
 //! clients for a certificate; the first `sip:` subjectAltName URI of a verified one is the
 //! identity `[auth] mode = "tls-client-cert"` and `"digest-or-cert"` check against the To AOR
-//! of a REGISTER (real director process, rustls client). Also the configuration errors for a
-//! missing `client_ca` file and `client_ca` on a non-TLS listener.
+//! of a REGISTER (real director process, rustls client); `client_cert = "required"` refuses a
+//! client without a certificate at the handshake (counted in `/metrics`). Also the
+//! configuration errors for a missing `client_ca` file and `client_ca` on a non-TLS listener.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -15,6 +16,7 @@ use rcgen::SanType;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConnection, StreamOwned};
+use system_tests::http;
 use system_tests::pki::TestCa;
 use system_tests::process::scratch_dir;
 use system_tests::sip_client::{parse_answer, register};
@@ -58,6 +60,11 @@ fn client_config(server_ca: &Path, cert: Option<(&Path, &Path)>) -> Arc<rustls::
 }
 
 fn setup(tag: &str, auth: &str) -> Setup {
+    setup_with(tag, auth, "")
+}
+
+/// [`setup`] with `listener_extra` lines added to the TLS listener.
+fn setup_with(tag: &str, auth: &str, listener_extra: &str) -> Setup {
     let dir = scratch_dir(tag);
     let server_ca = TestCa::new(&dir, "server");
     let client_ca = TestCa::new(&dir, "client");
@@ -70,7 +77,7 @@ fn setup(tag: &str, auth: &str) -> Setup {
     let config = format!(
         "[[listen]]\naddress = \"127.0.0.1:0\"\ntransport = \"udp\"\n\n\
          [[listen]]\naddress = \"127.0.0.1:0\"\ntransport = \"tls\"\n\
-         certificate = \"{}\"\nprivate_key = \"{}\"\nclient_ca = \"{}\"\n\n\
+         certificate = \"{}\"\nprivate_key = \"{}\"\nclient_ca = \"{}\"\n{listener_extra}\n\
          {auth}\n\n\
          [[pool]]\nid = \"pool1\"\n\n\
          [[pool.registrar]]\nid = \"fe1\"\ncontact = \"sip:fe1.example.com\"\n",
@@ -137,6 +144,44 @@ fn tls_client_cert_mode_checks_the_certificate_identity_against_the_aor() {
     assert_eq!(
         register_over_tls(&s, &s.stranger, "sip:alice@example.com"),
         None
+    );
+}
+
+#[test]
+fn client_cert_required_refuses_clients_without_a_certificate_at_the_handshake() {
+    let auth = format!("{CERT_ONLY}\n\n[admin]\naddress = \"127.0.0.1:0\"");
+    let s = setup_with("auth-cert-required", &auth, "client_cert = \"required\"\n");
+    let admin = s.director.listening.admin.expect("admin");
+    let refused = || {
+        http::metric(
+            admin,
+            "director_dataplane_dropped_total{reason=\"tls_handshake\"}",
+        )
+    };
+    assert_eq!(
+        register_over_tls(&s, &s.alice, "sip:alice@example.com"),
+        Some(301)
+    );
+    // Without a certificate: no handshake, so no 403 either (with the default "optional" the
+    // same client gets a 403, test above).
+    assert_eq!(
+        register_over_tls(&s, &s.client, "sip:alice@example.com"),
+        None
+    );
+    http::wait_for("the refusal counted", Duration::from_secs(5), || {
+        (refused() == 1).then_some(())
+    });
+    assert_eq!(
+        register_over_tls(&s, &s.stranger, "sip:alice@example.com"),
+        None
+    );
+    http::wait_for("both refusals counted", Duration::from_secs(5), || {
+        (refused() == 2).then_some(())
+    });
+    // The director goes on serving certified clients.
+    assert_eq!(
+        register_over_tls(&s, &s.alice, "sip:alice@example.com"),
+        Some(301)
     );
 }
 

@@ -135,6 +135,9 @@ pub enum Problem {
     /// `certificate` / `private_key` on a UDP or TCP listener.
     #[error("`{0}` applies only to transport tls")]
     TlsFileWithoutTls(&'static str),
+    /// `client_cert` on a listener that does not ask for client certificates.
+    #[error("`client_cert` needs `client_ca` (the CAs client certificates are verified against)")]
+    ClientCertWithoutCa,
     /// Two listeners on the same socket.
     #[error("duplicate listener {address} over {transport} (first defined on line {first_line})")]
     DuplicateListener {

@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use super::error::{ConfigError, Problem};
 use super::raw::RawProxy;
-use super::settings::{ProxySettings, TlsFiles};
+use super::settings::{ClientCert, ProxySettings, TlsFiles};
 use super::validate::Source;
 
 /// `[proxy]` as written to [`ProxySettings`]; no section: the system trust store, verification
@@ -40,6 +40,7 @@ pub(super) fn proxy(
             certificate: path(cert, "tls_certificate")?,
             private_key: path(key, "tls_private_key")?,
             client_ca: None,
+            client_cert: ClientCert::Optional,
         }),
         (Some(cert), None) => {
             let problem = Problem::ClientCertPair("tls_private_key");

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::settings::FloodAction;
+use super::settings::{ClientCert, FloodAction};
 use crate::topology::{Mode, Transport};
 
 #[derive(Debug, Deserialize)]
@@ -47,6 +47,7 @@ pub(super) struct RawListen {
     pub certificate: Option<Spanned<String>>,
     pub private_key: Option<Spanned<String>>,
     pub client_ca: Option<Spanned<String>>,
+    pub client_cert: Option<Spanned<ClientCert>>,
     pub mode: Option<Spanned<Mode>>,
     pub proxy_protocol: Option<Spanned<bool>>,
     pub proxy_protocol_from: Option<Spanned<Vec<Spanned<String>>>>,

@@ -55,9 +55,25 @@ pub struct TlsFiles {
     /// Private key (PEM).
     pub private_key: PathBuf,
     /// Listeners only (`client_ca`): CA certificates (PEM) that client certificates are
-    /// verified against; clients are asked for one, and may still connect without. `None`:
-    /// no client certificates (always for `[proxy]`).
+    /// verified against; clients are asked for one. `None`: no client certificates (always
+    /// for `[proxy]`).
     pub client_ca: Option<PathBuf>,
+    /// Listeners with `client_ca` only (`client_cert`): whether a client without a
+    /// certificate may still connect.
+    pub client_cert: ClientCert,
+}
+
+/// `client_cert` of a TLS listener with `client_ca`: may a client connect without a
+/// certificate?
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientCert {
+    /// Clients are asked for a certificate and may connect without one (for digest
+    /// authentication, or `[auth]` that then answers 403).
+    #[default]
+    Optional,
+    /// A client without a certificate fails the handshake (counted `tls_handshake`).
+    Required,
 }
 
 /// `[proxy]`: how the director connects to registrars reached over TLS in proxy mode. Only

@@ -12,7 +12,7 @@ use toml::Spanned;
 use super::error::{ConfigError, Invalid, Problem};
 use super::location::line_col;
 use super::raw::{RawConfig, RawHealth, RawHoming, RawListen, RawPool, RawRegistrar};
-use super::settings::{AdminSettings, Config, HealthSettings, Listener, TlsFiles};
+use super::settings::{AdminSettings, ClientCert, Config, HealthSettings, Listener, TlsFiles};
 use crate::placement::{split_uri, MachineId, PlacementKey, PoolId, Weight};
 use crate::topology::{Endpoint, Pool, PoolIdx, Registrar, Topology, Transport};
 
@@ -192,6 +192,10 @@ fn listeners(
                 certificate: base_dir.join(cert.get_ref()),
                 private_key: base_dir.join(key.get_ref()),
                 client_ca: l.client_ca.as_ref().map(|ca| base_dir.join(ca.get_ref())),
+                client_cert: l
+                    .client_cert
+                    .as_ref()
+                    .map_or_else(ClientCert::default, |c| *c.get_ref()),
             }),
             (Transport::Tls, _, _) => {
                 let span = l.transport.as_ref().map_or(l.address.span(), Spanned::span);
@@ -223,6 +227,9 @@ fn listeners(
                 field("client_ca"),
                 Problem::TlsFileWithoutTls("client_ca"),
             ));
+        }
+        if let (None, Some(c)) = (&l.client_ca, &l.client_cert) {
+            return Err(src.at(c, field("client_cert"), Problem::ClientCertWithoutCa));
         }
         let line = src.line(&l.address.span());
         // Port 0 asks the kernel for a free port: two such listeners never collide.
