@@ -3,37 +3,17 @@
 //! placement, 301 formatting) on typical REGISTERs from 64 users. See docs/performance.md.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use director::config::Config;
-use director::decision::{decide, Scratch, Source};
-use director::snapshot::Snapshot;
+use director::decision::{decide, Scratch};
 
-fn register(n: u32) -> Vec<u8> {
-    format!(
-        "REGISTER sip:example.com SIP/2.0\r\n\
-         Via: SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bK1a2b.3.{n:x};rport\r\n\
-         Max-Forwards: 70\r\n\
-         From: <sip:user{n}@example.com>;tag={n:x}\r\n\
-         To: <sip:user{n}@example.com>\r\n\
-         Call-ID: 1a2b-3-{n:x}\r\n\
-         CSeq: {n} REGISTER\r\n\
-         Contact: <sip:user{n}@127.0.0.1:40000>\r\n\
-         Expires: 3600\r\n\
-         Content-Length: 0\r\n\r\n"
-    )
-    .into_bytes()
+mod common {
+    pub mod inputs;
 }
+use common::inputs;
 
 fn bench(c: &mut Criterion) {
-    let msgs: Vec<Vec<u8>> = (0..64).map(|i| register(i * 7919)).collect();
-    let config = Config::embedded_default().expect("embedded default");
-    let snap = Snapshot::all_up(config.topology, 1);
-    let source = Source {
-        addr: "127.0.0.1:40000".parse().expect("addr"),
-        stream: false,
-        local: "127.0.0.1:5060".parse().expect("addr"),
-        conn: None,
-        cert_identity: None,
-    };
+    let msgs = inputs::registers();
+    let snap = inputs::snapshot();
+    let source = inputs::source();
     let mut g = c.benchmark_group("redirect");
     g.throughput(Throughput::Elements(msgs.len() as u64));
     g.bench_function("parse x64", |b| {

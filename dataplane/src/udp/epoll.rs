@@ -10,10 +10,10 @@ use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
 use super::mmsg::{RecvBatch, SendBatch};
-use super::{verdict, Datagram};
+use super::{answer, Datagram};
 use crate::counters::WorkerCounters;
 use crate::ctx::WorkerCtx;
-use crate::{DropReason, Handler, Peer, Transport};
+use crate::{DropReason, Handler};
 
 /// Batches handled before yielding to the worker's other tasks.
 const BATCHES_PER_YIELD: usize = 16;
@@ -75,17 +75,8 @@ fn handle_batch<H: Handler>(
         }
         let Some(remote) = rx.addr(i) else { continue };
         received += 1;
-        let peer = Peer {
-            remote,
-            local,
-            transport: Transport::Udp,
-            conn: None,
-            worker: ctx.index,
-            tls_identity: None,
-        };
         let Some(out) = tx.next_buf() else { break };
-        let action = ctx.on_message(data, &peer, out);
-        match verdict(ctx, action, out) {
+        match answer(ctx, data, remote, local, out) {
             Datagram::ToSender => {
                 let (addr, len) = rx.raw_addr(i);
                 tx.commit_raw(addr, len);

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use tokio::net::UdpSocket;
 
 use crate::ctx::WorkerCtx;
-use crate::{Action, EngineError, Handler, Limits, Transport, UdpBackend};
+use crate::{Action, EngineError, Handler, Limits, Peer, Transport, UdpBackend};
 
 /// Where the handler's output for one datagram goes as a datagram. Both receive loops act on
 /// this; output for a stream connection has already been handed to it.
@@ -50,6 +50,27 @@ pub(crate) fn verdict<H: Handler>(ctx: &WorkerCtx<H>, action: Action, out: &[u8]
             Datagram::Nothing
         }
     }
+}
+
+/// Runs the handler on one datagram from `remote`, received on listener `local`, with its output
+/// written into `out`, and says where that output goes. Both receive loops call this.
+pub(crate) fn answer<H: Handler>(
+    ctx: &WorkerCtx<H>,
+    data: &[u8],
+    remote: SocketAddr,
+    local: SocketAddr,
+    out: &mut Vec<u8>,
+) -> Datagram {
+    let peer = Peer {
+        remote,
+        local,
+        transport: Transport::Udp,
+        conn: None,
+        worker: ctx.index,
+        tls_identity: None,
+    };
+    let action = ctx.on_message(data, &peer, out);
+    verdict(ctx, action, out)
 }
 
 /// Resolves `Auto` and checks a forced io_uring backend.

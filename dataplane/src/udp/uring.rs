@@ -22,9 +22,9 @@ use tokio::net::UdpSocket;
 use super::bufring::BufRing;
 use super::mmsg::SendBatch;
 use super::sockaddr::{from_storage, zeroed};
-use super::{verdict, Datagram};
+use super::{answer, Datagram};
 use crate::ctx::WorkerCtx;
-use crate::{DropReason, Handler, Peer, Transport};
+use crate::{DropReason, Handler};
 
 const RECV: u64 = u64::MAX;
 const CANCEL: u64 = u64::MAX - 1;
@@ -317,16 +317,7 @@ pub(crate) async fn run<H: Handler>(
                                     from_storage(&peer_addr, name_len as libc::socklen_t)
                                 {
                                     received += 1;
-                                    let peer = Peer {
-                                        remote,
-                                        local,
-                                        transport: Transport::Udp,
-                                        conn: None,
-                                        worker: ctx.index,
-                                        tls_identity: None,
-                                    };
-                                    let action = ctx.on_message(m.payload_data(), &peer, out);
-                                    match verdict(ctx, action, out) {
+                                    match answer(ctx, m.payload_data(), remote, local, out) {
                                         Datagram::ToSender => {
                                             tx.commit_raw(&peer_addr, name_len as libc::socklen_t)
                                         }
