@@ -4,11 +4,8 @@
 //! Both backends (io_uring when the probe allows it, and epoll/recvmmsg).
 #![allow(clippy::unwrap_used)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::HashSet;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,47 +14,8 @@ use dataplane::{
     UdpBackend,
 };
 
-struct Counting;
-
-/// Allocations made on worker threads since they were marked.
-static WORKER_ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    static COUNTED: Cell<bool> = const { Cell::new(false) };
-}
-
-fn count() {
-    if COUNTED.try_with(Cell::get).unwrap_or(false) {
-        WORKER_ALLOCS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; counting touches only a
-// const-initialised thread-local and an atomic, neither of which allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: as above.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc_count::Counting = alloc_count::Counting;
 
 /// Replies with a fixed-size answer, like a 301, and marks its thread as counted.
 #[derive(Debug)]
@@ -65,7 +23,7 @@ struct Reply;
 
 impl Handler for Reply {
     fn on_message(&self, msg: &[u8], _peer: &Peer, out: &mut Vec<u8>) -> Action {
-        COUNTED.with(|c| c.set(true));
+        alloc_count::count_this_thread();
         out.extend_from_slice(b"SIP/2.0 301 Moved\r\n");
         out.extend_from_slice(msg);
         out.resize(out.len() + 300, b'x');
@@ -132,10 +90,10 @@ fn run(backend: UdpBackend) {
         .collect();
     assert_eq!(ports.len(), clients.len());
     burst(&clients, to, 2000);
-    let before = WORKER_ALLOCS.load(Ordering::Relaxed);
+    let before = alloc_count::counted_threads_total();
     let t0 = Instant::now();
     burst(&clients, to, 5000);
-    let allocs = WORKER_ALLOCS.load(Ordering::Relaxed) - before;
+    let allocs = alloc_count::counted_threads_total() - before;
     trigger.trigger();
     let stats = thread.join().unwrap().unwrap();
     assert_eq!(stats.received, 8 * 7000);

@@ -9,9 +9,10 @@ use director::decision::{decide, Outcome, Scratch, Source};
 use director::health::HealthPolicy;
 use director::snapshot::Snapshot;
 
-#[path = "common/counting_alloc.rs"]
-mod counting_alloc;
-use counting_alloc::allocations_in;
+use alloc_count::allocations_in;
+
+#[global_allocator]
+static GLOBAL: alloc_count::Counting = alloc_count::Counting;
 
 const TOPO: &str = r#"
 [director]

@@ -13,9 +13,10 @@ use director::handler::DirectorHandler;
 use director::snapshot::Snapshot;
 use director::stats::DecisionStats;
 
-#[path = "common/counting_alloc.rs"]
-mod counting_alloc;
-use counting_alloc::allocations_in;
+use alloc_count::allocations_in;
+
+#[global_allocator]
+static GLOBAL: alloc_count::Counting = alloc_count::Counting;
 
 fn register(user: &str, n: u32) -> Vec<u8> {
     format!(

@@ -19,9 +19,10 @@ use director::stats::{DecisionStats, Limit};
 use director::throttle::{must_rebuild, BuiltFor};
 use director::topology::Topology;
 
-#[path = "common/counting_alloc.rs"]
-mod counting_alloc;
-use counting_alloc::allocations_in;
+use alloc_count::allocations_in;
+
+#[global_allocator]
+static GLOBAL: alloc_count::Counting = alloc_count::Counting;
 
 fn register(n: u32, via: &str) -> Vec<u8> {
     format!(
