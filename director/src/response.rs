@@ -127,9 +127,15 @@ fn copy_header(out: &mut Vec<u8>, bytes: &[u8], h: &sip::Header<'_>, name: &[u8]
         out.extend_from_slice(line);
         return;
     }
+    push_header(out, name, h.value);
+}
+
+/// `name: value` and CRLF, the value unfolded (its line breaks and their white space made one
+/// space).
+fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(name);
     out.extend_from_slice(b": ");
-    push_unfolded(out, h.value);
+    push_unfolded(out, value);
     out.extend_from_slice(b"\r\n");
 }
 
@@ -201,15 +207,11 @@ fn write_head(out: &mut Vec<u8>, req: &Message<'_>, source: SocketAddr, code: u1
             first_via = false;
             write_top_via(out, h.value, source);
         } else {
-            out.extend_from_slice(b"Via: ");
-            push_unfolded(out, h.value);
-            out.extend_from_slice(b"\r\n");
+            push_header(out, b"Via", h.value);
         }
     }
     if let Some(h) = req.header(HeaderName::From) {
-        out.extend_from_slice(b"From: ");
-        push_unfolded(out, h.value);
-        out.extend_from_slice(b"\r\n");
+        push_header(out, b"From", h.value);
     }
     if let Some(h) = req.header(HeaderName::To) {
         out.extend_from_slice(b"To: ");
@@ -222,14 +224,10 @@ fn write_head(out: &mut Vec<u8>, req: &Message<'_>, source: SocketAddr, code: u1
         out.extend_from_slice(b"\r\n");
     }
     if let Some(h) = req.header(HeaderName::CallId) {
-        out.extend_from_slice(b"Call-ID: ");
-        push_unfolded(out, h.value);
-        out.extend_from_slice(b"\r\n");
+        push_header(out, b"Call-ID", h.value);
     }
     if let Some(h) = req.header(HeaderName::CSeq) {
-        out.extend_from_slice(b"CSeq: ");
-        push_unfolded(out, h.value);
-        out.extend_from_slice(b"\r\n");
+        push_header(out, b"CSeq", h.value);
     }
 }
 
