@@ -77,6 +77,19 @@ pub enum UdpBackend {
     Epoll,
 }
 
+/// Whether each worker thread is pinned to a CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pinning {
+    /// Worker `i` runs on the `i`-th CPU the process may use (modulo their number): the
+    /// thread-per-core layout, for a machine whose CPUs the director has to itself.
+    #[default]
+    PerCore,
+    /// The kernel places the worker threads. Better where other busy processes share the
+    /// CPUs: a pinned worker waits for its own CPU even when another one is idle (the same
+    /// machine as the load generator: -38 % in docs/performance.md).
+    Off,
+}
+
 /// Size and time limits.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -125,6 +138,8 @@ pub struct EngineConfig {
     pub workers: usize,
     /// UDP receive path.
     pub udp_backend: UdpBackend,
+    /// Worker threads pinned to CPUs or not.
+    pub pinning: Pinning,
     /// Limits.
     pub limits: Limits,
     /// Client configuration for outbound TLS connections (`Action::Send` over TLS): the trust

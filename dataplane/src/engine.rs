@@ -130,6 +130,7 @@ impl BoundEngine {
         for (index, (sockets, inbox)) in per_worker.into_iter().zip(inboxes).enumerate() {
             let setup = WorkerSetup {
                 index,
+                pinning: cfg.pinning,
                 limits: cfg.limits.clone(),
                 backend,
                 counters: counters.clone(),

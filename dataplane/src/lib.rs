@@ -32,7 +32,7 @@ mod udp;
 mod worker;
 
 pub use cidr::{Cidr, CidrError};
-pub use config::{EngineConfig, Limits, ListenerSpec, ProxyProtocol, UdpBackend};
+pub use config::{EngineConfig, Limits, ListenerSpec, Pinning, ProxyProtocol, UdpBackend};
 pub use counters::{Counters, DropReason, Stats};
 pub use engine::{BoundEngine, Engine};
 pub use error::EngineError;

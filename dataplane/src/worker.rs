@@ -14,7 +14,7 @@ use crate::ctx::WorkerCtx;
 use crate::handle::{TlsClientSlot, TlsSlot};
 use crate::handoff::{run_inbox, Handoff, Peers};
 use crate::{
-    stream, udp, Counters, Handler, Limits, ProxyProtocol, Shutdown, Transport, UdpBackend,
+    stream, udp, Counters, Handler, Limits, Pinning, ProxyProtocol, Shutdown, Transport, UdpBackend,
 };
 
 /// One listener's socket for one worker.
@@ -32,6 +32,7 @@ pub(crate) struct WorkerSocket {
 #[derive(Debug)]
 pub(crate) struct WorkerSetup {
     pub index: usize,
+    pub pinning: Pinning,
     pub limits: Limits,
     pub backend: UdpBackend,
     pub counters: Arc<Counters>,
@@ -50,7 +51,9 @@ pub(crate) fn run_worker<H: Handler>(
     handler: Arc<H>,
     shutdown: Shutdown,
 ) -> io::Result<()> {
-    pin_current_thread(setup.index);
+    if setup.pinning == Pinning::PerCore {
+        pin_current_thread(setup.index);
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()

@@ -68,6 +68,10 @@ pub struct RunArgs {
     /// Worker threads, overriding the configuration (0 = one per core).
     #[arg(long, value_name = "N")]
     pub workers: Option<u32>,
+    /// Pin each worker thread to its own CPU (true) or let the kernel place them (false),
+    /// overriding `[director] pin_workers`.
+    #[arg(long, value_name = "BOOL")]
+    pub pin_workers: Option<bool>,
 }
 
 /// Why a CLI command failed.

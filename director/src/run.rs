@@ -87,8 +87,13 @@ pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
         crate::tls_client::client_config(&config.proxy)?.map(|(client, _)| client)
     };
     let workers = args.workers.unwrap_or(config.workers) as usize;
+    let pinning = match args.pin_workers.unwrap_or(config.pin_workers) {
+        true => dataplane::Pinning::PerCore,
+        false => dataplane::Pinning::Off,
+    };
     let engine_config = EngineConfig {
         workers,
+        pinning,
         udp_backend,
         tls_client,
         ..EngineConfig::default()

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, Parser};
 use director::cli::{run_check_config, run_user_pool_info, Cli, CliError, Command};
+use director::config::Config;
 
 fn example_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml")
@@ -38,6 +39,33 @@ fn run_is_the_default_subcommand() {
         Command::Run(args) => assert_eq!(args.config, Some(PathBuf::from("d.toml"))),
         other => panic!("{other:?}"),
     }
+    match parse(&["director", "--pin-workers", "false"]) {
+        Command::Run(args) => assert_eq!(args.pin_workers, Some(false)),
+        other => panic!("{other:?}"),
+    }
+    assert!(Cli::try_parse_from(["director", "--pin-workers", "sometimes"]).is_err());
+}
+
+#[test]
+fn pin_workers_in_the_file() {
+    let pool =
+        "[[pool]]\nid = \"p\"\n[[pool.registrar]]\nid = \"r\"\ncontact = \"sip:r.example.com\"\n";
+    let config = Config::parse(
+        &format!("[director]\npin_workers = false\n{pool}"),
+        "p.toml",
+    )
+    .expect("valid");
+    assert!(!config.pin_workers);
+    let err = Config::parse(
+        &format!("[director]\npin_workers = \"no\"\n{pool}"),
+        "p.toml",
+    )
+    .expect_err("not a boolean")
+    .to_string();
+    assert!(
+        err.starts_with("p.toml:2:15: field `director.pin_workers`"),
+        "{err}"
+    );
 }
 
 #[test]

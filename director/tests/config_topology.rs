@@ -60,6 +60,10 @@ fn defaults_of_a_minimal_file() {
         "[[pool]]\nid = \"p\"\n[[pool.registrar]]\nid = \"r\"\ncontact = \"sip:r.example.com\"\n";
     let config = Config::parse(text, "min.toml").expect("valid");
     assert_eq!(config.workers, 0);
+    assert!(
+        config.pin_workers,
+        "workers are pinned unless the file says otherwise"
+    );
     assert_eq!(config.topology.mode(), Mode::Redirect);
     assert_eq!(config.topology.expires(), 3600);
     assert_eq!(config.topology.domain(), None);

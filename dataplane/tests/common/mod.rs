@@ -214,6 +214,7 @@ pub fn try_start_with_client(
             udp_backend: backend,
             limits,
             tls_client,
+            ..EngineConfig::default()
         },
         listeners,
     )?;

@@ -34,6 +34,7 @@ pub(super) struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDirector {
     pub workers: Option<Spanned<u32>>,
+    pub pin_workers: Option<Spanned<bool>>,
     pub mode: Option<Spanned<Mode>>,
     pub expires: Option<Spanned<u32>>,
     pub domain: Option<Spanned<String>>,

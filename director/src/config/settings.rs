@@ -15,6 +15,8 @@ use crate::topology::{Mode, Topology, Transport};
 pub struct Config {
     /// Worker threads; 0 means one per core.
     pub workers: u32,
+    /// Each worker thread pinned to its own CPU (`[director] pin_workers`, default true).
+    pub pin_workers: bool,
     /// Sockets to listen on (at least one).
     pub listeners: Vec<Listener>,
     /// The admin HTTP server, if enabled.

@@ -72,7 +72,11 @@ pub(super) fn validate(
     let director = raw.director;
     let (mut workers, mut mode, mut expires, mut domain) =
         (0, Default::default(), DEFAULT_EXPIRES, None);
+    let mut pin_workers = true;
     if let Some(d) = director {
+        if let Some(p) = d.pin_workers {
+            pin_workers = *p.get_ref();
+        }
         if let Some(w) = d.workers {
             if *w.get_ref() > MAX_WORKERS {
                 let msg = format!("workers must be at most {MAX_WORKERS}, got {}", w.get_ref());
@@ -125,6 +129,7 @@ pub(super) fn validate(
     let proxy = super::proxy::proxy(raw.proxy, src, base_dir)?;
     Ok(Config {
         workers,
+        pin_workers,
         listeners,
         admin,
         health,

@@ -386,6 +386,9 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.workers != new.workers {
         out.push("workers");
     }
+    if old.pin_workers != new.pin_workers {
+        out.push("pin_workers");
+    }
     if old.admin != new.admin {
         out.push("admin address");
     }
@@ -422,6 +425,10 @@ mod tests {
         assert_eq!(
             restart_needed(&base, &config("[director]\nworkers = 3\n")),
             ["workers"]
+        );
+        assert_eq!(
+            restart_needed(&base, &config("[director]\npin_workers = false\n")),
+            ["pin_workers"]
         );
     }
 }
