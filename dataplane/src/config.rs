@@ -85,8 +85,9 @@ pub enum Pinning {
     #[default]
     PerCore,
     /// The kernel places the worker threads. Better where other busy processes share the
-    /// CPUs: a pinned worker waits for its own CPU even when another one is idle (the same
-    /// machine as the load generator: -38 % in docs/performance.md).
+    /// CPUs: a pinned worker waits for its own CPU even when another one is idle (beside the
+    /// load generator on 2 CPUs, 2 pinned workers served a third fewer new TCP connections and
+    /// nearly half fewer TLS handshakes: docs/performance.md, "Worker pinning").
     Off,
 }
 
