@@ -4,15 +4,14 @@
 //! Both backends (io_uring when the probe allows it, and epoll/recvmmsg).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::HashSet;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dataplane::{
-    Action, Engine, EngineConfig, Handler, Limits, ListenerSpec, Peer, Shutdown, Transport,
-    UdpBackend,
-};
+use dataplane::{Action, EngineConfig, Handler, Limits, Peer, Shutdown, UdpBackend};
 
 #[global_allocator]
 static GLOBAL: alloc_count::Counting = alloc_count::Counting;
@@ -59,19 +58,12 @@ fn run(backend: UdpBackend) {
         udp_batch: 16,
         ..Limits::default()
     };
-    let engine = Engine::bind(
-        EngineConfig {
-            workers: 2,
-            udp_backend: backend,
-            limits,
-            ..EngineConfig::default()
-        },
-        &[ListenerSpec::plain(
-            "127.0.0.1:0".parse().unwrap(),
-            Transport::Udp,
-        )],
-    )
-    .unwrap();
+    let engine = common::bind_udp(EngineConfig {
+        workers: 2,
+        udp_backend: backend,
+        limits,
+        ..EngineConfig::default()
+    });
     let to = engine.local_addrs()[0].1;
     let counters = engine.counters();
     let (shutdown, trigger) = Shutdown::new();
@@ -110,19 +102,11 @@ fn run(backend: UdpBackend) {
 #[test]
 fn udp_loops_allocate_nothing_per_datagram() {
     run(UdpBackend::Epoll);
-    let uring = Engine::bind(
-        EngineConfig {
-            workers: 1,
-            udp_backend: UdpBackend::Auto,
-            limits: Limits::default(),
-            ..EngineConfig::default()
-        },
-        &[ListenerSpec::plain(
-            "127.0.0.1:0".parse().unwrap(),
-            Transport::Udp,
-        )],
-    )
-    .unwrap()
+    let uring = common::bind_udp(EngineConfig {
+        workers: 1,
+        udp_backend: UdpBackend::Auto,
+        ..EngineConfig::default()
+    })
     .udp_backend_in_use();
     if uring == UdpBackend::IoUring {
         run(UdpBackend::IoUring);

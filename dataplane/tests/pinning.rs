@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use dataplane::{
-    Action, Engine, EngineConfig, Handler, ListenerSpec, Peer, Pinning, Shutdown, Transport,
-};
+mod common;
+
+use dataplane::{Action, EngineConfig, Handler, Peer, Pinning, Shutdown};
 
 /// CPUs the calling thread may run on.
 fn allowed_cpus() -> usize {
@@ -38,18 +38,11 @@ impl Handler for Affinity {
 
 /// The number of CPUs a worker of an engine with `pinning` may use.
 fn worker_cpus(pinning: Pinning) -> usize {
-    let engine = Engine::bind(
-        EngineConfig {
-            workers: 1,
-            pinning,
-            ..EngineConfig::default()
-        },
-        &[ListenerSpec::plain(
-            "127.0.0.1:0".parse().unwrap(),
-            Transport::Udp,
-        )],
-    )
-    .unwrap();
+    let engine = common::bind_udp(EngineConfig {
+        workers: 1,
+        pinning,
+        ..EngineConfig::default()
+    });
     let to = engine.local_addrs()[0].1;
     let handler = Arc::new(Affinity::default());
     let (shutdown, trigger) = Shutdown::new();

@@ -8,8 +8,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use dataplane::{
-    Action, Counters, Engine, EngineConfig, EngineError, EngineHandle, FrameError, Handler, Limits,
-    ListenerSpec, Peer, Shutdown, ShutdownTrigger, Stats, Transport, UdpBackend,
+    Action, BoundEngine, Counters, Engine, EngineConfig, EngineError, EngineHandle, FrameError,
+    Handler, Limits, ListenerSpec, Peer, Shutdown, ShutdownTrigger, Stats, Transport, UdpBackend,
 };
 
 /// Replies `ECHO <worker> ` + the message; a message starting with `CLOSE` gets its echo and then
@@ -235,6 +235,12 @@ pub fn try_start_with_client(
         trigger,
         thread: Some(thread),
     })
+}
+
+/// An engine with `cfg` and one UDP listener on a free loopback port.
+pub fn bind_udp(cfg: EngineConfig) -> BoundEngine {
+    let udp = ListenerSpec::plain("127.0.0.1:0".parse().unwrap(), Transport::Udp);
+    Engine::bind(cfg, &[udp]).unwrap()
 }
 
 /// Waits until `f` holds (at most 5 s).
