@@ -71,9 +71,11 @@ fn init_tracing() {
     // dropped. By default the subscriber reports such failures with `eprint!`, which panics on a
     // closed stderr and would take down whichever thread was logging (the signal thread, and
     // with it the shutdown).
+    // Colours only on a terminal: a file, a pipe or the journal gets plain text.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .log_internal_errors(false)
         .init();
 }

@@ -149,6 +149,26 @@ fn sigterm_stops_the_director_with_status_zero() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
+/// Logs written to a pipe (a file, the journal) are plain text: no terminal colour codes.
+#[test]
+fn logs_to_a_pipe_carry_no_colour_codes() {
+    let director =
+        Director::start(&Topology::ring(1, 1, false).to_toml(&[("127.0.0.1:0", "udp")], 1));
+    director.signal(libc::SIGTERM);
+    let mut log = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !log.iter().any(|l: &String| l.contains("stopped")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no `stopped` line: {log:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        log.extend(director.drain_log());
+    }
+    assert!(log.iter().any(|l| l.contains("shutting down")), "{log:?}");
+    assert!(!log.iter().any(|l| l.contains('\u{1b}')), "{log:?}");
+}
+
 /// Output that cannot be written (stdout and stderr are pipes whose reader went away) does not
 /// keep the director from stopping: SIGTERM still stops it promptly. (It used to hang: the log
 /// line for the signal failed, the logger's error report panicked the signal thread, and the
