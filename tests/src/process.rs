@@ -200,6 +200,24 @@ impl Director {
         self.stderr_lines.try_iter().collect()
     }
 
+    /// Stderr lines from now until one containing `needle` has been logged (that line and
+    /// whatever came with it included); panics after `within` without one.
+    pub fn log_until(&self, needle: &str, within: Duration) -> Vec<String> {
+        let deadline = Instant::now() + within;
+        let mut log = Vec::new();
+        loop {
+            log.extend(self.drain_log());
+            if log.iter().any(|l| l.contains(needle)) {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {needle:?}: {log:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// SIGTERM, then waits (up to 10 s) for the exit status.
     pub fn stop(mut self) -> ExitStatus {
         self.terminate().expect("director exits after SIGTERM")

@@ -155,16 +155,7 @@ fn logs_to_a_pipe_carry_no_colour_codes() {
     let director =
         Director::start(&Topology::ring(1, 1, false).to_toml(&[("127.0.0.1:0", "udp")], 1));
     director.signal(libc::SIGTERM);
-    let mut log = Vec::new();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !log.iter().any(|l: &String| l.contains("stopped")) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no `stopped` line: {log:?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        log.extend(director.drain_log());
-    }
+    let log = director.log_until("stopped", std::time::Duration::from_secs(5));
     assert!(log.iter().any(|l| l.contains("shutting down")), "{log:?}");
     assert!(!log.iter().any(|l| l.contains('\u{1b}')), "{log:?}");
 }

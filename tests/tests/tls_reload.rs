@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConnection, HandshakeKind, StreamOwned};
@@ -85,19 +85,6 @@ fn assert_redirect(raw: &str, topo: &Topology, aor: &str) {
     );
 }
 
-fn wait_for_log(director: &Director, log: &mut Vec<String>, needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        log.extend(director.drain_log());
-        if log.iter().any(|l| l.contains(needle)) {
-            log.clear();
-            return;
-        }
-        assert!(Instant::now() < deadline, "no log line with {needle:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn sighup_reloads_the_certificate_without_dropping_connections() {
     let dir = scratch_dir("tls-reload");
@@ -127,9 +114,8 @@ fn sighup_reloads_the_certificate_without_dropping_connections() {
     // Replace the files and SIGHUP.
     let new_cert = write_cert(&dir);
     assert_ne!(new_cert, old_cert);
-    let mut log = Vec::new();
     director.signal(libc::SIGHUP);
-    wait_for_log(&director, &mut log, "TLS certificates reloaded");
+    director.log_until("TLS certificates reloaded", Duration::from_secs(10));
 
     // The old connection still works; new ones see the new certificate.
     assert_redirect(&register_over(&mut before, aor, 3), &topo, aor);
@@ -150,7 +136,7 @@ fn sighup_reloads_the_certificate_without_dropping_connections() {
     // Unusable files: the reload fails, the listener keeps the new certificate.
     std::fs::write(dir.join("cert.pem"), "not a certificate").expect("write garbage");
     director.signal(libc::SIGHUP);
-    wait_for_log(&director, &mut log, "TLS reload failed");
+    director.log_until("TLS reload failed", Duration::from_secs(10));
     let mut still = connect(addr, client_trusting(&new_cert)).expect("current cert kept");
     assert_redirect(&register_over(&mut still, aor, 20), &topo, aor);
     assert_redirect(&register_over(&mut before, aor, 21), &topo, aor);
