@@ -29,8 +29,8 @@ pub(crate) enum Datagram {
 }
 
 /// Turns the handler's verdict on a datagram into [`Datagram`], handing stream destinations
-/// (`Send` over TCP/TLS, `SendConn`) to their connection.
-pub(crate) fn verdict<H: Handler>(ctx: &WorkerCtx<H>, action: Action, out: &[u8]) -> Datagram {
+/// (`Send` over TCP/TLS, `SendConn`) to their connection. Part of [`answer`].
+fn verdict<H: Handler>(ctx: &WorkerCtx<H>, action: Action, out: &[u8]) -> Datagram {
     if out.is_empty() {
         return Datagram::Nothing;
     }
