@@ -102,7 +102,16 @@ read -r -a TARGET_LIST <<<"$TARGETS"
 read -r -a WORKER_LIST <<<"$WORKERS"
 [[ ${#TARGET_LIST[@]} -gt 0 ]] || die "no targets"
 
-ensure_python
+# python3 turns each run into a record and the records into tables; on a borrowed machine
+# without it (BENCH_NO_INSTALL=1) the runs still happen and bench/lib/summarize.sh makes the
+# tables afterwards from the loadgen JSON and .meta file each run leaves in logs/
+HAVE_PYTHON=1
+if ! command -v python3 >/dev/null 2>&1 && [[ "${BENCH_NO_INSTALL:-0}" == 1 ]]; then
+    HAVE_PYTHON=0
+    log "python3 missing: summarize afterwards with bench/lib/summarize.sh $OUT"
+else
+    ensure_python
+fi
 for t in "${TARGET_LIST[@]}"; do
     if [[ "$t" == kamailio ]]; then
         if [[ "$TRANSPORT" == tls ]]; then ensure_kamailio_tls; else ensure_kamailio; fi
@@ -168,13 +177,18 @@ run_one() {
         tail -n 5 "$OUT/logs/$tag.loadgen.log" >&2 || true
         return 0
     fi
-    python3 "$BENCH_DIR/lib/results.py" record "$json" \
-        "round=$round" "workers=$w" "target=$t" "mode=$MODE" "transport=$TRANSPORT" \
-        "duration=$DURATION" "in_flight=$IN_FLIGHT" "client_threads=$CLIENT_THREADS" \
-        "connections=$([[ "$NEW_CONN" == 1 ]] && echo per-request || echo "${CONNECTIONS:-$CLIENT_THREADS}")" \
-        "new_connection_per_request=$NEW_CONN" \
-        "client_cpu_s=$(awk -v a="$c0" -v b="$c1" -v h="$hz" 'BEGIN {printf "%.2f", (b - a) / h}')" \
-        "target_cpu_s=$(awk -v a="$t0" -v b="$t1" -v h="$hz" 'BEGIN {printf "%.2f", (b - a) / h}')" >>"$RUNS"
+    local -a meta=("round=$round" "workers=$w" "target=$t" "mode=$MODE" "transport=$TRANSPORT"
+        "duration=$DURATION" "in_flight=$IN_FLIGHT" "client_threads=$CLIENT_THREADS"
+        "connections=$([[ "$NEW_CONN" == 1 ]] && echo per-request || echo "${CONNECTIONS:-$CLIENT_THREADS}")"
+        "new_connection_per_request=$NEW_CONN"
+        "client_cpu_s=$(awk -v a="$c0" -v b="$c1" -v h="$hz" 'BEGIN {printf "%.2f", (b - a) / h}')"
+        "target_cpu_s=$(awk -v a="$t0" -v b="$t1" -v h="$hz" 'BEGIN {printf "%.2f", (b - a) / h}')")
+    printf '%s\n' "${meta[@]}" >"$OUT/logs/$tag.meta"
+    if [[ "$HAVE_PYTHON" == 0 ]]; then
+        log "round $round, $w worker(s), $t: done ($json)"
+        return 0
+    fi
+    python3 "$BENCH_DIR/lib/results.py" record "$json" "${meta[@]}" >>"$RUNS"
     log "round $round, $w worker(s), $t: $(python3 "$BENCH_DIR/lib/results.py" last "$RUNS")"
 }
 
@@ -190,6 +204,11 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 
 stop_registrar
+if [[ "$HAVE_PYTHON" == 0 ]]; then
+    compgen -G "$OUT/logs/*.meta" >/dev/null || die "no successful runs; see $OUT/logs"
+    log "no python3: tables not made; run bench/lib/summarize.sh $OUT where python3 is"
+    exit 0
+fi
 [[ -s "$RUNS" ]] || die "no successful runs; see $OUT/logs"
 python3 "$BENCH_DIR/lib/results.py" summarize "$RUNS" "$OUT"
 log "wrote $OUT/results.json and $OUT/results.md"

@@ -19,6 +19,10 @@ cargo build --workspace --bins --locked
 echo "== tests" >&2
 cargo test --workspace --locked -- --test-threads=2
 
+# The packed many-core benchmark (bench/device/) still runs where no package can be installed
+echo "== device bench smoke" >&2
+bench/device/smoke.sh
+
 # Bounded coverage-guided fuzzing of the parser and the request path (docs/fuzzing.md):
 # FUZZ_SECONDS per target (default 30, 0 skips); skips with a message without nightly/cargo-fuzz.
 echo "== fuzz" >&2

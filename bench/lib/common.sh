@@ -14,6 +14,8 @@
 #   BENCH_NO_INSTALL=1    never call apt-get/pip (fail if something is missing)
 #   LOADGEN, DIRECTOR     binaries                                 (default target/release/...)
 #   KAMAILIO              kamailio binary                          (default: kamailio in PATH)
+#   KAMAILIO_MODULES      its module directory, when not the compiled-in one (a kamailio
+#                         unpacked into a folder, bench/device/pack.sh)
 #   KAMAILIO_SHM_MB / KAMAILIO_PKG_MB   -m / -M                     (default 256 / 16)
 #   KAMAILIO_MALLOC       shm and pkg memory manager (-x / -X)     (default fm)
 #   KAMAILIO_TCP=0        do not open the TCP listener              (default 1: UDP and TCP)
@@ -24,6 +26,7 @@
 #                         is a throwaway self-signed one made with openssl in the temp dir.
 #                         tcp: the director gets one TCP listener, Kamailio redirect.cfg on
 #                         `-l tcp:...` only with -N W, `registrar` listens on TCP.
+#   TLS_CERT, TLS_KEY     a certificate and key to use instead of making one with openssl
 #   LG_CONNECTIONS        loadgen --connections (TCP/TLS: kept-alive connections in total)
 #   ECHO_EXTRA_ARGS       extra args for `loadgen echo`            (default --reply-200)
 #   DIRECTOR_EXTRA_ARGS   extra args for `director`
@@ -129,8 +132,9 @@ ensure_kamailio() {
 # ensure_kamailio_tls: the tls module (Debian: kamailio-tls-modules) next to the others
 ensure_kamailio_tls() {
     ensure_kamailio
-    local mdir
-    mdir="$("$KAMAILIO" -I 2>/dev/null | awk -F': *' '/Default paths to modules/ {print $2; exit}')"
+    local mdir="${KAMAILIO_MODULES:-}"
+    [[ -n "$mdir" ]] ||
+        mdir="$("$KAMAILIO" -I 2>/dev/null | awk -F': *' '/Default paths to modules/ {print $2; exit}')"
     [[ -n "$mdir" && -f "$mdir/tls.so" ]] && return 0
     [[ "${BENCH_NO_INSTALL:-0}" == 1 ]] && die "kamailio tls.so missing (package kamailio-tls-modules) and BENCH_NO_INSTALL=1"
     log "installing kamailio-tls-modules (apt-get)"
@@ -142,12 +146,16 @@ ensure_kamailio_tls() {
     [[ -z "$mdir" || -f "$mdir/tls.so" ]] || die "kamailio-tls-modules installed but $mdir/tls.so still missing"
 }
 
-ensure_openssl() { ensure_apt openssl openssl; }
+ensure_openssl() {
+    # a preset certificate (TLS_CERT/TLS_KEY) needs no openssl
+    [[ -n "$TLS_CERT" && -n "$TLS_KEY" ]] && return 0
+    ensure_apt openssl openssl
+}
 
 # tls_cert: a throwaway self-signed P-256 certificate for 127.0.0.1/localhost in the temp
 # dir (made once per script run); sets TLS_CERT and TLS_KEY.
-TLS_CERT=""
-TLS_KEY=""
+TLS_CERT="${TLS_CERT:-}"
+TLS_KEY="${TLS_KEY:-}"
 tls_cert() {
     [[ -n "$TLS_CERT" ]] && return 0
     mkdir -p "$BENCH_WORK/tls"
@@ -205,7 +213,20 @@ wait_ready() {
     local -a tls=()
     [[ "$transport" == tls ]] && tls=(--tls)
     [[ "$transport" == tcp ]] && tls=(--tcp)
-    python3 "$BENCH_DIR/lib/sipprobe.py" wait "127.0.0.1:$port" --timeout "$timeout" "${tls[@]}"
+    if command -v python3 >/dev/null 2>&1; then
+        python3 "$BENCH_DIR/lib/sipprobe.py" wait "127.0.0.1:$port" --timeout "$timeout" "${tls[@]}"
+        return
+    fi
+    # no python3 (a borrowed machine): one OPTIONS at a time with loadgen until a 200
+    local deadline=$((SECONDS + timeout))
+    local -a lg=("$LOADGEN" options --target "127.0.0.1:$port" --transport "$transport" --count 1
+        --expect 200 --fail-on-error --timeout-ms 300 --quiet)
+    [[ "$transport" == tls ]] && lg+=(--tls-insecure)
+    while ((SECONDS < deadline)); do
+        "${lg[@]}" >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    return 1
 }
 
 # CPU time accounting (clock ticks, see `getconf CLK_TCK`), to tell whether the client or the

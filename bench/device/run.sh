@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Issue 4's many-core measurements in one command sized for a borrowed machine's few minutes:
+# UDP REGISTER -> 301 scaling against the raw echo and Kamailio (1-8 workers), pinned against
+# unpinned director workers, proxy mode against Kamailio's stateless forwarding, and
+# REGISTER -> 301 over kept-alive TLS against Kamailio's tls module. Runs from the folder
+# bench/device/pack.sh made (no build, no install, no network); half the CPUs for the
+# targets, the other half for the load generator. Phases run in order of importance, each
+# within what is left of the budget, and each writes its own bench/run.sh result directory
+# at once, so a run cut short still returns what it measured.
+#
+# Usage: bench/device/run.sh
+# Environment (all optional):
+#   PACK              the packed folder                      (default target/device-pack)
+#   OUT               where results go                       (default /tmp/device-results;
+#                     the device tool sets OUT to the folder that comes back)
+#   DEVICE_BUDGET_S   seconds for all phases                 (default 420)
+#   DEVICE_DURATION   seconds per run                        (default 5)
+#   DEVICE_ROUNDS     rounds of the UDP redirect phase       (default 2)
+#   DEVICE_WORKERS    worker counts                          (default "1 2 4 8", capped at
+#                     half the CPUs)
+#   DEVICE_PHASES     which phases, in order                 (default "redirect pinning proxy tls")
+set -euo pipefail
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$REPO_DIR"
+PACK="$(cd "${PACK:-target/device-pack}" 2>/dev/null && pwd)" ||
+    { echo "no packed folder (run bench/device/pack.sh here and carry target/device-pack)" >&2; exit 2; }
+RESULTS="${OUT:-/tmp/device-results}"
+BUDGET="${DEVICE_BUDGET_S:-420}"
+DURATION="${DEVICE_DURATION:-5}"
+ROUNDS="${DEVICE_ROUNDS:-2}"
+PHASES="${DEVICE_PHASES:-redirect pinning proxy tls}"
+mkdir -p "$RESULTS"
+LOG="$RESULTS/device.log"
+log() { printf '[device %s] %s\n' "$(date +%H:%M:%S)" "$*" | tee -a "$LOG" >&2; }
+
+ncpu="$(nproc)"
+half=$((ncpu / 2))
+((half >= 1)) || half=1
+if ((ncpu >= 2)); then
+    export BENCH_TARGET_CPUS="0-$((half - 1))" BENCH_CLIENT_CPUS="$half-$((ncpu - 1))"
+fi
+workers=""
+for w in ${DEVICE_WORKERS:-1 2 4 8}; do ((w <= half)) && workers="$workers $w"; done
+workers="${workers# }"
+[[ -n "$workers" ]] || workers=1
+threads=$((half < 8 ? half : 8))
+maxw="${workers##* }"
+
+export BENCH_NO_BUILD=1 BENCH_NO_INSTALL=1
+export LOADGEN="$PACK/bin/loadgen" DIRECTOR="$PACK/bin/director"
+export KAMAILIO="$PACK/kamailio/kamailio" KAMAILIO_MODULES="$PACK/kamailio/modules"
+if ! command -v openssl >/dev/null 2>&1; then
+    export TLS_CERT="$PACK/tls/cert.pem" TLS_KEY="$PACK/tls/key.pem"
+fi
+
+{
+    printf 'started: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    printf 'nproc: %s, targets on CPUs %s, client on %s\n' "$ncpu" "${BENCH_TARGET_CPUS:-any}" "${BENCH_CLIENT_CPUS:-any}"
+    printf 'workers: %s, client threads: %s, %s s runs, budget %s s, phases: %s\n' \
+        "$workers" "$threads" "$DURATION" "$BUDGET" "$PHASES"
+    lscpu 2>/dev/null | grep -E '^(Model name|Thread|Core|Socket|NUMA node\(s\))' || true
+    printf 'kernel: %s\n' "$(uname -srm)"
+    printf 'os: %s\n' "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
+    for c in python3 openssl taskset ss; do
+        printf '%s: %s\n' "$c" "$(command -v "$c" || echo missing)"
+    done
+    printf 'kamailio: %s\n' "$("$KAMAILIO" -v 2>&1 | head -1)"
+    printf 'director: %s\n' "$("$DIRECTOR" --version 2>&1 | head -1)"
+    cat "$PACK/manifest.txt" 2>/dev/null | head -4
+} >"$RESULTS/machine.txt"
+cat "$RESULTS/machine.txt" >&2
+for c in taskset ss; do
+    command -v "$c" >/dev/null 2>&1 || { log "error: $c missing"; exit 1; }
+done
+"$KAMAILIO" -v >/dev/null 2>&1 || log "warning: the packed kamailio does not run here; its runs will be skipped"
+"$DIRECTOR" --version >/dev/null 2>&1 || { log "error: the packed director does not run here"; exit 1; }
+
+start=$SECONDS
+# phase NAME EST_S ARGS...: bench/run.sh ARGS into RESULTS/NAME, if EST_S still fits the budget
+phase() {
+    local name="$1" est="$2" left
+    shift 2
+    left=$((BUDGET - (SECONDS - start)))
+    if ((left < est)); then
+        log "$name: skipped ($left s left of the budget, needs ~$est s)"
+        return 0
+    fi
+    log "$name: bench/run.sh $* (~$est s, $left s left)"
+    local t0=$SECONDS rc=0
+    timeout --signal=TERM --kill-after=10 "$left" bench/run.sh "$@" --out "$RESULTS/$name" \
+        >"$RESULTS/$name.log" 2>&1 || rc=$?
+    log "$name: rc=$rc after $((SECONDS - t0)) s"
+    [[ -f "$RESULTS/$name/results.md" ]] && cat "$RESULTS/$name/results.md" >>"$RESULTS/summary.md"
+    return 0
+}
+nw="$(wc -w <<<"$workers")"
+per_run=$((DURATION + 3))
+: >"$RESULTS/summary.md"
+for p in $PHASES; do
+    case "$p" in
+    redirect) # the scaling table: echo, director and Kamailio at each worker count
+        phase udp-redirect $((ROUNDS * nw * 3 * per_run)) --targets "echo director kamailio" \
+            --workers "$workers" --client-threads "$threads" --duration "$DURATION" --rounds "$ROUNDS" ;;
+    pinning) # settle the pin_workers default: the same director, unpinned, at the top counts
+        DIRECTOR_EXTRA_ARGS="--pin-workers false" phase udp-redirect-unpinned $((2 * per_run)) \
+            --targets director --workers "$maxw" --client-threads "$threads" --duration "$DURATION" --rounds 2 ;;
+    proxy) # stateless forwarding to a loadgen registrar
+        phase udp-proxy $((2 * nw * per_run + 5)) --mode proxy --targets "director kamailio" \
+            --workers "$workers" --client-threads "$threads" --duration "$DURATION" --rounds 1 ;;
+    tls) # kept-alive TLS connections
+        phase tls-keepalive $((2 * nw * per_run)) --transport tls --targets "director kamailio" \
+            --workers "$workers" --client-threads "$threads" --connections 64 --duration "$DURATION" --rounds 1 ;;
+    *) log "unknown phase $p (redirect pinning proxy tls)" ;;
+    esac
+done
+log "done in $((SECONDS - start)) s; results in $RESULTS (summary.md; without python3 here: bench/lib/summarize.sh DIR)"

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Keeps the borrowed-machine benchmark working between the rare sessions that get a machine:
+# packs debug builds with bench/device/pack.sh into a temporary folder and runs every phase of
+# bench/device/run.sh for a second per run at one worker, with python3 and openssl hidden as
+# on a bare machine, then checks that each phase measured each of its targets without errors.
+# Rates from here mean nothing. Called by scripts/test.sh (after the debug build).
+#
+# Usage: bench/device/smoke.sh   (needs what pack.sh needs, and the debug binaries)
+set -euo pipefail
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$REPO_DIR"
+work="$(mktemp -d "${TMPDIR:-/tmp}/devsmoke.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+fail() { echo "device smoke: $*" >&2; exit 1; }
+
+PACK="$work/pack" PACK_PROFILE=debug BENCH_NO_BUILD=1 bench/device/pack.sh
+
+# a PATH without python3 and openssl: every other command the scripts use, linked
+mkdir "$work/bin"
+IFS=: read -r -a dirs <<<"$PATH"
+for d in "${dirs[@]}"; do
+    [[ -d "$d" ]] || continue
+    for f in "$d"/*; do
+        n="${f##*/}"
+        case "$n" in python* | openssl) continue ;; esac
+        [[ -x "$f" && ! -e "$work/bin/$n" ]] && ln -s "$f" "$work/bin/$n"
+    done
+done
+PATH="$work/bin" command -v python3 >/dev/null && fail "python3 still on the smoke PATH"
+
+PATH="$work/bin" PACK="$work/pack" OUT="$work/out" DEVICE_DURATION=1 DEVICE_ROUNDS=1 \
+    DEVICE_WORKERS=1 DEVICE_BUDGET_S=240 bench/device/run.sh
+
+bench/lib/summarize.sh "$work"/out/udp-redirect "$work"/out/udp-redirect-unpinned \
+    "$work"/out/udp-proxy "$work"/out/tls-keepalive >/dev/null
+# check PHASE TARGET...: one record per target, answered, without errors
+check() {
+    local phase="$1" t
+    shift
+    for t in "$@"; do
+        python3 - "$work/out/$phase/runs.jsonl" "$t" <<'PY' || fail "$phase: no clean run of $t (logs: $phase.log)"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+ok = [r for r in recs if r.get("target") == sys.argv[2] and r.get("rate", 0) > 0 and not r.get("errors")]
+sys.exit(0 if ok else 1)
+PY
+    done
+}
+check udp-redirect echo director kamailio
+check udp-redirect-unpinned director
+check udp-proxy director kamailio
+check tls-keepalive director kamailio
+grep -q 'pin-workers false' "$work"/out/udp-redirect-unpinned/logs/*director.target.log ||
+    fail "the unpinned phase did not pass --pin-workers false"
+echo "device smoke: every phase measured every target (packed kamailio, no python3, no openssl)" >&2
