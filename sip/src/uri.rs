@@ -104,20 +104,84 @@ pub(crate) fn parse_hostport(s: &[u8]) -> Option<(&[u8], Option<u16>, usize)> {
     }
 }
 
+/// Byte classes of the one pass in [`Uri::parse`]: 0 for the bytes it passes over.
+const U_BAD: u8 = 1; // white space, controls, DEL and above, `<`, `>`, `"`: never in a URI
+const U_COLON: u8 = 2;
+const U_AT: u8 = 3;
+const U_PCT: u8 = 4;
+const URI_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match b {
+            0..=b' ' | 0x7f..=0xff | b'<' | b'>' | b'"' => U_BAD,
+            b':' => U_COLON,
+            b'@' => U_AT,
+            b'%' => U_PCT,
+            _ => 0,
+        };
+        i += 1;
+    }
+    t
+};
+
+/// What the one pass over a URI found: the scheme's colon and, after it, the first `:`, `@`
+/// and `%` (`usize::MAX` where there is none).
+struct Marks {
+    colon: usize,
+    colon2: usize,
+    at: usize,
+    pct: usize,
+}
+
+impl Marks {
+    /// `None` when `s` holds a byte no URI may hold.
+    #[inline]
+    fn scan(s: &[u8]) -> Option<Marks> {
+        let mut m = Marks {
+            colon: usize::MAX,
+            colon2: usize::MAX,
+            at: usize::MAX,
+            pct: usize::MAX,
+        };
+        for (i, &b) in s.iter().enumerate() {
+            match URI_CLASS[b as usize] {
+                0 => {}
+                U_BAD => return None,
+                U_COLON => {
+                    if m.colon == usize::MAX {
+                        m.colon = i;
+                    } else if m.colon2 == usize::MAX {
+                        m.colon2 = i;
+                    }
+                }
+                U_AT => {
+                    if m.at == usize::MAX && m.colon != usize::MAX {
+                        m.at = i;
+                    }
+                }
+                _ => {
+                    if m.pct == usize::MAX && m.colon != usize::MAX {
+                        m.pct = i;
+                    }
+                }
+            }
+        }
+        Some(m)
+    }
+}
+
 impl<'a> Uri<'a> {
     /// Parses a URI. Rejects white space, controls, `<`, `>` and `"` anywhere, bad `%`
     /// escapes in SIP URIs, empty user parts, bad hosts and ports.
+    ///
+    /// One pass over the bytes finds what is never allowed and where the scheme's colon, the
+    /// user part's `@` and `:` and the first `%` are; the rest looks only at the pieces.
     pub fn parse(s: &'a [u8]) -> Result<Uri<'a>, ParseError> {
-        if s.iter()
-            .any(|&b| b <= b' ' || b >= 0x7f || matches!(b, b'<' | b'>' | b'"'))
-        {
-            return Err(ParseError::BadUri);
-        }
-        let colon = memchr(b':', s).ok_or(ParseError::BadUri)?;
-        let scheme_bytes = s.get(..colon).unwrap_or(&[]);
-        if !is_scheme(scheme_bytes) {
-            return Err(ParseError::BadUri);
-        }
+        let marks = Marks::scan(s).ok_or(ParseError::BadUri)?;
+        let colon = marks.colon;
+        let scheme_bytes = s.get(..colon).ok_or(ParseError::BadUri)?;
         let rest = s.get(colon + 1..).unwrap_or(&[]);
         let scheme = if scheme_bytes.eq_ignore_ascii_case(b"sip") {
             Scheme::Sip
@@ -125,8 +189,10 @@ impl<'a> Uri<'a> {
             Scheme::Sips
         } else if scheme_bytes.eq_ignore_ascii_case(b"tel") {
             Scheme::Tel
-        } else {
+        } else if is_scheme(scheme_bytes) {
             Scheme::Other(scheme_bytes)
+        } else {
+            return Err(ParseError::BadUri);
         };
         let mut uri = Uri {
             scheme,
@@ -140,7 +206,10 @@ impl<'a> Uri<'a> {
         };
         match scheme {
             Scheme::Sip | Scheme::Sips => {
-                uri.parse_sip(rest)?;
+                // the marks, as offsets into `rest`
+                let offset = |mark: usize| (mark != usize::MAX).then(|| mark - (colon + 1));
+                let (at, colon2, pct) = (offset(marks.at), offset(marks.colon2), offset(marks.pct));
+                uri.parse_sip(rest, at, colon2, pct)?;
             }
             Scheme::Tel => {
                 let semi = memchr(b';', rest).unwrap_or(rest.len());
@@ -160,18 +229,28 @@ impl<'a> Uri<'a> {
         Ok(uri)
     }
 
-    fn parse_sip(&mut self, rest: &'a [u8]) -> Result<(), ParseError> {
-        let hostpart = match memchr(b'@', rest) {
+    /// `rest` is what follows `sip:`; `at`, `colon` and `pct` are the first `@`, `:` and `%`
+    /// in it, if any.
+    fn parse_sip(
+        &mut self,
+        rest: &'a [u8],
+        at: Option<usize>,
+        colon: Option<usize>,
+        pct: Option<usize>,
+    ) -> Result<(), ParseError> {
+        let hostpart = match at {
             Some(at) => {
                 let userinfo = rest.get(..at).unwrap_or(&[]);
-                let (user, password) = match memchr(b':', userinfo) {
-                    Some(c) => (userinfo.get(..c).unwrap_or(&[]), userinfo.get(c + 1..)),
-                    None => (userinfo, None),
+                let (user, password) = match colon {
+                    Some(c) if c < at => (userinfo.get(..c).unwrap_or(&[]), userinfo.get(c + 1..)),
+                    _ => (userinfo, None),
                 };
                 if user.is_empty() {
                     return Err(ParseError::BadUri);
                 }
-                check_escapes(userinfo)?;
+                if pct.is_some_and(|p| p < at) {
+                    check_escapes(userinfo)?;
+                }
                 self.user = Some(user);
                 self.password = password;
                 rest.get(at + 1..).unwrap_or(&[])
@@ -182,6 +261,9 @@ impl<'a> Uri<'a> {
         self.host = host;
         self.port = port;
         let tail = hostpart.get(n..).unwrap_or(&[]);
+        if tail.is_empty() {
+            return Ok(());
+        }
         let (params_part, headers) = match memchr(b'?', tail) {
             Some(q) => (
                 tail.get(..q).unwrap_or(&[]),
@@ -204,8 +286,10 @@ impl<'a> Uri<'a> {
         if tail.get(params_part.len()) == Some(&b'?') && headers.is_empty() {
             return Err(ParseError::BadUri);
         }
-        check_escapes(self.params)?;
-        check_escapes(headers)?;
+        if pct.is_some() {
+            check_escapes(self.params)?;
+            check_escapes(headers)?;
+        }
         self.headers = headers;
         Ok(())
     }
@@ -252,6 +336,123 @@ pub fn percent_decode(input: &[u8], out: &mut Vec<u8>) -> Result<(), ParseError>
     }
     out.extend_from_slice(input.get(i..).unwrap_or(&[]));
     Ok(())
+}
+
+/// The parser before the one-pass rewrite, kept as the oracle of `one_pass_equals_reference`.
+#[cfg(test)]
+mod reference {
+    use super::*;
+
+    pub(super) fn parse(s: &[u8]) -> Result<Uri<'_>, ParseError> {
+        Uri::parse_ref(s)
+    }
+
+    impl<'a> Uri<'a> {
+        /// Parses a URI. Rejects white space, controls, `<`, `>` and `"` anywhere, bad `%`
+        /// escapes in SIP URIs, empty user parts, bad hosts and ports.
+        fn parse_ref(s: &'a [u8]) -> Result<Uri<'a>, ParseError> {
+            if s.iter()
+                .any(|&b| b <= b' ' || b >= 0x7f || matches!(b, b'<' | b'>' | b'"'))
+            {
+                return Err(ParseError::BadUri);
+            }
+            let colon = memchr(b':', s).ok_or(ParseError::BadUri)?;
+            let scheme_bytes = s.get(..colon).unwrap_or(&[]);
+            if !is_scheme(scheme_bytes) {
+                return Err(ParseError::BadUri);
+            }
+            let rest = s.get(colon + 1..).unwrap_or(&[]);
+            let scheme = if scheme_bytes.eq_ignore_ascii_case(b"sip") {
+                Scheme::Sip
+            } else if scheme_bytes.eq_ignore_ascii_case(b"sips") {
+                Scheme::Sips
+            } else if scheme_bytes.eq_ignore_ascii_case(b"tel") {
+                Scheme::Tel
+            } else {
+                Scheme::Other(scheme_bytes)
+            };
+            let mut uri = Uri {
+                scheme,
+                user: None,
+                password: None,
+                host: &[],
+                port: None,
+                params: &[],
+                headers: &[],
+                opaque: rest,
+            };
+            match scheme {
+                Scheme::Sip | Scheme::Sips => {
+                    uri.parse_sip_ref(rest)?;
+                }
+                Scheme::Tel => {
+                    let semi = memchr(b';', rest).unwrap_or(rest.len());
+                    let number = rest.get(..semi).unwrap_or(&[]);
+                    if number.is_empty() {
+                        return Err(ParseError::BadUri);
+                    }
+                    uri.user = Some(number);
+                    uri.params = rest.get(semi + 1..).unwrap_or(&[]);
+                }
+                Scheme::Other(_) => {
+                    if rest.is_empty() {
+                        return Err(ParseError::BadUri);
+                    }
+                }
+            }
+            Ok(uri)
+        }
+
+        fn parse_sip_ref(&mut self, rest: &'a [u8]) -> Result<(), ParseError> {
+            let hostpart = match memchr(b'@', rest) {
+                Some(at) => {
+                    let userinfo = rest.get(..at).unwrap_or(&[]);
+                    let (user, password) = match memchr(b':', userinfo) {
+                        Some(c) => (userinfo.get(..c).unwrap_or(&[]), userinfo.get(c + 1..)),
+                        None => (userinfo, None),
+                    };
+                    if user.is_empty() {
+                        return Err(ParseError::BadUri);
+                    }
+                    check_escapes(userinfo)?;
+                    self.user = Some(user);
+                    self.password = password;
+                    rest.get(at + 1..).unwrap_or(&[])
+                }
+                None => rest,
+            };
+            let (host, port, n) = parse_hostport(hostpart).ok_or(ParseError::BadUri)?;
+            self.host = host;
+            self.port = port;
+            let tail = hostpart.get(n..).unwrap_or(&[]);
+            let (params_part, headers) = match memchr(b'?', tail) {
+                Some(q) => (
+                    tail.get(..q).unwrap_or(&[]),
+                    tail.get(q + 1..).unwrap_or(&[]),
+                ),
+                None => (tail, &[][..]),
+            };
+            match params_part.split_first() {
+                None => {}
+                Some((b';', p)) => {
+                    if p.split(|&b| b == b';')
+                        .any(|piece| piece.is_empty() || piece.first() == Some(&b'='))
+                    {
+                        return Err(ParseError::BadUri);
+                    }
+                    self.params = p;
+                }
+                Some(_) => return Err(ParseError::BadUri),
+            }
+            if tail.get(params_part.len()) == Some(&b'?') && headers.is_empty() {
+                return Err(ParseError::BadUri);
+            }
+            check_escapes(self.params)?;
+            check_escapes(headers)?;
+            self.headers = headers;
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -350,5 +551,87 @@ mod tests {
         out.clear();
         assert_eq!(percent_decode(b"%4", &mut out), Err(ParseError::BadEscape));
         assert_eq!(percent_decode(b"%G0", &mut out), Err(ParseError::BadEscape));
+    }
+
+    /// Pieces that reach every branch of both parsers: schemes in both cases, the marks
+    /// (`:`, `@`, `%`, `?`, `;`, `=`), escapes good and bad, IPv6 brackets, forbidden bytes.
+    const PIECES: &[&[u8]] = &[
+        b"sip:",
+        b"SIPS:",
+        b"tel:",
+        b"x-y:",
+        b"1a:",
+        b"sip",
+        b":",
+        b"@",
+        b"%",
+        b"%4",
+        b"%41",
+        b"%zz",
+        b"?",
+        b";",
+        b"=",
+        b"a",
+        b"Bob",
+        b"9",
+        b"5060",
+        b"99999",
+        b".",
+        b"-",
+        b"[",
+        b"]",
+        b"::1",
+        b"example.com",
+        b";lr",
+        b";transport=tcp",
+        b"?h=v",
+        b" ",
+        b"<",
+        b">",
+        b"\"",
+        b"\x7f",
+        b"\xc3",
+        b"_",
+        b"~",
+        b"&",
+        b"+",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 20000, failure_persistence: None, ..Default::default()
+        })]
+        /// The one-pass parser returns exactly what the earlier multi-pass one did.
+        #[test]
+        fn one_pass_equals_reference(
+            parts in proptest::collection::vec(proptest::sample::select(PIECES.to_vec()), 0..10)
+        ) {
+            let s = parts.concat();
+            proptest::prop_assert_eq!(Uri::parse(&s), reference::parse(&s));
+        }
+
+        /// The same on arbitrary bytes.
+        #[test]
+        fn one_pass_equals_reference_on_bytes(s in proptest::collection::vec(proptest::num::u8::ANY, 0..40)) {
+            proptest::prop_assert_eq!(Uri::parse(&s), reference::parse(&s));
+        }
+    }
+
+    #[test]
+    fn one_pass_equals_reference_on_the_examples() {
+        for s in [
+            &b"sip:alice@example.com:5070;transport=tcp;lr?subject=x"[..],
+            b"sip:user;par=u%40example.net@example.com",
+            b"sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com",
+            b"sips:bob@[2001:db8::1]:5061;transport=tls",
+            b"sip:a:b:c@d:5",
+            b"sip:a@b@c",
+            b"sip:%41@b;x=%4",
+            b"sip:a@b?x=%zz",
+            b"tel:+1-201-555-0123;phone-context=example.com",
+            b"nobodyKnowsThisScheme:totallyopaquecontent",
+        ] {
+            assert_eq!(Uri::parse(s), reference::parse(s), "{}", String::from_utf8_lossy(s));
+        }
     }
 }
