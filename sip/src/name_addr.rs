@@ -25,19 +25,72 @@ pub struct NameAddr<'a> {
 
 fn check_uri_shape(uri: &[u8]) -> Result<(), ParseError> {
     let colon = memchr(b':', uri).ok_or(ParseError::BadNameAddr)?;
-    let scheme = uri.get(..colon).unwrap_or(&[]);
-    let ok_scheme = scheme.first().is_some_and(u8::is_ascii_alphabetic)
-        && scheme
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-    if !ok_scheme
-        || uri
-            .iter()
-            .any(|&b| b <= b' ' || b == 0x7f || matches!(b, b'<' | b'>' | b'"'))
+    if uri
+        .iter()
+        .any(|&b| matches!(NA_CLASS[b as usize], NA_BAD | NA_GT))
     {
         return Err(ParseError::BadNameAddr);
     }
-    Ok(())
+    check_scheme(uri.get(..colon).unwrap_or(&[]))
+}
+
+/// `ALPHA *(ALPHA / DIGIT / "+" / "-" / ".")`.
+#[inline]
+fn check_scheme(scheme: &[u8]) -> Result<(), ParseError> {
+    let ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
+        && scheme
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ParseError::BadNameAddr)
+    }
+}
+
+/// Byte classes of the URI scan: 0 for the bytes a URI may hold.
+const NA_BAD: u8 = 1; // white space, controls, DEL, `<`, `"` (`>` ends an enclosed URI)
+const NA_GT: u8 = 2;
+const NA_COLON: u8 = 3;
+const NA_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match b {
+            0..=b' ' | 0x7f | b'<' | b'"' => NA_BAD,
+            b'>' => NA_GT,
+            b':' => NA_COLON,
+            _ => 0,
+        };
+        i += 1;
+    }
+    t
+};
+
+/// The URI of `<uri>...` given what follows the `<`: one pass to the `>` that rejects bytes
+/// no URI holds and finds the scheme's colon.
+#[inline]
+fn enclosed_uri(inner: &[u8]) -> Result<&[u8], ParseError> {
+    let mut colon = None;
+    for (i, &b) in inner.iter().enumerate() {
+        match NA_CLASS[b as usize] {
+            0 => {}
+            NA_GT => {
+                let colon = colon.ok_or(ParseError::BadNameAddr)?;
+                let uri = inner.get(..i).unwrap_or(&[]);
+                check_scheme(uri.get(..colon).unwrap_or(&[]))?;
+                return Ok(uri);
+            }
+            NA_COLON => {
+                if colon.is_none() {
+                    colon = Some(i);
+                }
+            }
+            _ => return Err(ParseError::BadNameAddr),
+        }
+    }
+    Err(ParseError::BadNameAddr)
 }
 
 impl<'a> NameAddr<'a> {
@@ -68,10 +121,8 @@ impl<'a> NameAddr<'a> {
             }
         };
         let inner = v.get(lt + 1..).unwrap_or(&[]);
-        let gt = memchr(b'>', inner).ok_or(ParseError::BadNameAddr)?;
-        let uri = inner.get(..gt).unwrap_or(&[]);
-        check_uri_shape(uri)?;
-        let after = lt + 1 + gt + 1;
+        let uri = enclosed_uri(inner)?;
+        let after = lt + 1 + uri.len() + 1;
         let params = Self::params_after(v, after)?;
         Ok(NameAddr {
             display_name,
@@ -200,6 +251,106 @@ impl<'a> Contact<'a> {
     }
 }
 
+/// The parser before the one-pass scan of enclosed URIs, kept as the oracle of
+/// `one_pass_equals_reference`.
+#[cfg(test)]
+mod reference {
+    use memchr::memchr;
+
+    use super::NameAddr;
+    use crate::error::ParseError;
+    use crate::lex::{is_lws, is_token, quoted_end, skip_lws, trim_lws, validate_params};
+
+    fn check_uri_shape(uri: &[u8]) -> Result<(), ParseError> {
+        let colon = memchr(b':', uri).ok_or(ParseError::BadNameAddr)?;
+        let scheme = uri.get(..colon).unwrap_or(&[]);
+        let ok_scheme = scheme.first().is_some_and(u8::is_ascii_alphabetic)
+            && scheme
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+        if !ok_scheme
+            || uri
+                .iter()
+                .any(|&b| b <= b' ' || b == 0x7f || matches!(b, b'<' | b'>' | b'"'))
+        {
+            return Err(ParseError::BadNameAddr);
+        }
+        Ok(())
+    }
+
+    pub(super) fn parse(value: &[u8]) -> Result<NameAddr<'_>, ParseError> {
+        let v = trim_lws(value);
+        let (display_name, lt) = match v.first() {
+            None => return Err(ParseError::BadNameAddr),
+            Some(b'"') => {
+                let end = quoted_end(v, 0)?;
+                let lt = skip_lws(v, end);
+                if v.get(lt) != Some(&b'<') {
+                    return Err(ParseError::BadNameAddr);
+                }
+                (v.get(1..end - 1), lt)
+            }
+            Some(_) => {
+                let j = v
+                    .iter()
+                    .position(|&b| !(is_token(b) || is_lws(b)))
+                    .unwrap_or(v.len());
+                if v.get(j) == Some(&b'<') {
+                    let d = trim_lws(v.get(..j).unwrap_or(&[]));
+                    ((!d.is_empty()).then_some(d), j)
+                } else {
+                    return parse_addr_spec(v);
+                }
+            }
+        };
+        let inner = v.get(lt + 1..).unwrap_or(&[]);
+        let gt = memchr(b'>', inner).ok_or(ParseError::BadNameAddr)?;
+        let uri = inner.get(..gt).unwrap_or(&[]);
+        check_uri_shape(uri)?;
+        let after = lt + 1 + gt + 1;
+        let params = params_after(v, after)?;
+        Ok(NameAddr {
+            display_name,
+            uri,
+            params,
+            angle: true,
+        })
+    }
+
+    fn parse_addr_spec(v: &[u8]) -> Result<NameAddr<'_>, ParseError> {
+        let end = v
+            .iter()
+            .position(|&b| b == b';' || is_lws(b))
+            .unwrap_or(v.len());
+        let uri = v.get(..end).unwrap_or(&[]);
+        // RFC 3261 20: a URI with `,`, `?` or `;` must be enclosed in `<>`.
+        if uri.iter().any(|&b| b == b',' || b == b'?') {
+            return Err(ParseError::BadNameAddr);
+        }
+        check_uri_shape(uri)?;
+        let params = params_after(v, end)?;
+        Ok(NameAddr {
+            display_name: None,
+            uri,
+            params,
+            angle: false,
+        })
+    }
+
+    fn params_after(v: &[u8], at: usize) -> Result<&[u8], ParseError> {
+        let i = skip_lws(v, at);
+        match v.get(i) {
+            None => Ok(&[]),
+            Some(b';') => {
+                let p = v.get(i + 1..).unwrap_or(&[]);
+                validate_params(p)?;
+                Ok(p)
+            }
+            Some(_) => Err(ParseError::BadNameAddr),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +409,57 @@ mod tests {
             NameAddr::parse(b"<sip:a@b> junk"),
             Err(ParseError::BadNameAddr)
         );
+    }
+
+    const PIECES: &[&[u8]] = &[
+        b"<",
+        b">",
+        b"\"",
+        b"\\",
+        b" ",
+        b"\t",
+        b"\r\n ",
+        b"sip:",
+        b"SIPS:",
+        b"1a:",
+        b"x+y:",
+        b":",
+        b"@",
+        b";",
+        b"=",
+        b",",
+        b"?",
+        b"a",
+        b"Bob",
+        b"example.com",
+        b"5060",
+        b";tag=1",
+        b";lr",
+        b"\x7f",
+        b"\x00",
+        b"\xc3\xa9",
+        b"*",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 20000, failure_persistence: None, ..Default::default()
+        })]
+        /// The one-pass scan of enclosed URIs returns exactly what the earlier parser did.
+        #[test]
+        fn one_pass_equals_reference(
+            parts in proptest::collection::vec(proptest::sample::select(PIECES.to_vec()), 0..10)
+        ) {
+            let s = parts.concat();
+            proptest::prop_assert_eq!(NameAddr::parse(&s), reference::parse(&s));
+        }
+
+        /// The same on arbitrary bytes after a `<`.
+        #[test]
+        fn one_pass_equals_reference_on_bytes(s in proptest::collection::vec(proptest::num::u8::ANY, 0..40)) {
+            let s = [&b"<"[..], &s].concat();
+            proptest::prop_assert_eq!(NameAddr::parse(&s), reference::parse(&s));
+        }
     }
 
     #[test]
