@@ -1,6 +1,9 @@
 //! Runs `decide` on the decide bench's 64 REGISTERs in a loop, for profilers that want a plain
 //! process (callgrind, perf): `cargo build --release -p director --example decide_loop`, then
-//! `valgrind --tool=callgrind target/release/examples/decide_loop 1000` (rounds of 64).
+//! `valgrind --tool=callgrind target/release/examples/decide_loop 1000` (rounds of 64). A second
+//! argument runs one stage alone, so that inlined stages can be told apart by subtraction:
+//! `parse` (`sip::parse`), `validate` (parse and `sip::validate_request_parts`) or `decide`
+//! (the default).
 
 use std::hint::black_box;
 
@@ -14,6 +17,7 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
+    let stage = std::env::args().nth(2).unwrap_or_else(|| "decide".into());
     let msgs = inputs::registers();
     let snap = inputs::snapshot();
     let source = inputs::source();
@@ -21,7 +25,19 @@ fn main() {
     let mut out = Vec::with_capacity(2048);
     for _ in 0..rounds {
         for m in &msgs {
-            black_box(decide(&snap, black_box(m), source, &mut scratch, &mut out));
+            match stage.as_str() {
+                "parse" => {
+                    let _ = black_box(sip::parse(black_box(m)).is_ok());
+                }
+                "validate" => {
+                    if let Ok(msg) = sip::parse(black_box(m)) {
+                        let _ = black_box(sip::validate_request_parts(&msg).is_ok());
+                    }
+                }
+                _ => {
+                    black_box(decide(&snap, black_box(m), source, &mut scratch, &mut out));
+                }
+            }
         }
     }
 }

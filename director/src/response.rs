@@ -115,14 +115,15 @@ fn push_contact(out: &mut Vec<u8>, contact: &str, q: &[u8]) {
 const REDIRECT_STATUS_LINE: &[u8] = b"SIP/2.0 301 Redirect request to Home Server\r\n";
 
 /// Writes `Name: value\r\n` with the value unfolded, as [`write_head`] does. When the request
-/// wrote the field exactly that way (canonical name, `": "`, no fold), the line is copied whole.
+/// wrote the field exactly that way (canonical name, `": "`, no fold), the line is copied whole
+/// (a lone CR inside the value is kept either way).
 #[inline]
 fn copy_header(out: &mut Vec<u8>, bytes: &[u8], h: &sip::Header<'_>, name: &[u8]) {
     let exact = h.raw_name == name
         && h.value_range.start == h.line.start + name.len() + 2
         && h.value_range.end + 2 == h.line.end
         && bytes.get(h.line.start + name.len()..h.value_range.start) == Some(b": ")
-        && memchr::memchr(b'\r', h.value).is_none();
+        && !h.folded;
     if let (true, Some(line)) = (exact, bytes.get(h.line.clone())) {
         out.extend_from_slice(line);
         return;
@@ -609,6 +610,8 @@ mod tests {
             "Via: SIP/2.0/UDP\th:0;branch=z9hG4bK9\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c9\r\nCSeq: 9 REGISTER\r\n",
             "Via: SIP/2.0/UDP h;received=1.1.1.1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c6\r\nCSeq: 6 REGISTER\r\n",
             "Via: SIP/2.0/UDP h ; branch=z9hG4bK7 ;rport\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c7\r\nCSeq: 7 REGISTER\r\n",
+            "Via: SIP/2.0/UDP h;branch=z9hG4bKa\r\nFrom: \"a\rb\" <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c10\r\nCSeq: 10\r\n   \r\n REGISTER\r\n",
+            "Via: SIP/2.0/UDP h;branch=z9hG4bKb\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c11\r\n   \r\nCSeq: 11 REGISTER\r\n",
             "Via: SIP/2.0/UDP [::1]:5070;branch=z9hG4bK4\r\nVia: SIP/2.0/UDP x;branch=y\r\nFrom: sip:a@b;tag=2\r\nTo: sip:a@b\r\nCall-ID: c4\r\nCSeq: 4 REGISTER\r\nContact: <sip:a@h>\r\n",
         ];
         let sources: [SocketAddr; 2] = [

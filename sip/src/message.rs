@@ -25,15 +25,20 @@ struct Span {
     value_end: u32,
     name_len: u16,
     name: HeaderName,
+    /// The field continues on further lines (folding); also fills what would be padding, so
+    /// that [`EMPTY_SPAN`] is all zero bytes.
+    folded: bool,
 }
 
-/// Filler for unused slots (never read); all zero bytes but the name, so cheap to fill.
+/// Filler for unused slots (never read); all zero bytes (`Via` is the first name), so cheap
+/// to fill.
 const EMPTY_SPAN: Span = Span {
     start: 0,
     value_start: 0,
     value_end: 0,
     name_len: 0,
     name: HeaderName::Via,
+    folded: false,
 };
 
 /// One header field as it appears on the wire.
@@ -49,6 +54,8 @@ pub struct Header<'a> {
     pub line: Range<usize>,
     /// Byte range of `value` within the message.
     pub value_range: Range<usize>,
+    /// True when the field was folded onto more than one line.
+    pub folded: bool,
 }
 
 /// A parsed SIP message borrowing the input buffer. Offsets are relative to [`Message::as_bytes`].
@@ -133,6 +140,7 @@ pub fn parse(input: &[u8]) -> Result<Message<'_>, ParseError> {
                     .and_then(|i| spans.get_mut(i))
                     .ok_or(ParseError::BadHeader { line: line_no })?;
                 prev.value_end = off(content_end)?;
+                prev.folded = true;
             }
             _ => {
                 let name_len = rest
@@ -161,6 +169,7 @@ pub fn parse(input: &[u8]) -> Result<Message<'_>, ParseError> {
                     name_len: u16::try_from(name_len)
                         .map_err(|_| ParseError::BadHeader { line: line_no })?,
                     name,
+                    folded: false,
                 };
                 count += 1;
             }
@@ -233,6 +242,7 @@ impl<'a> Message<'a> {
             value: self.buf.get(vs..ve).unwrap_or(&[]),
             line: start..end,
             value_range: vs..ve,
+            folded: s.folded,
         }
     }
 
@@ -432,6 +442,8 @@ l: 0\r\n\r\n";
             b"Subject: folded\r\n  and continued\r\n"
         );
         assert_eq!(&REG[s.value_range.clone()], s.value);
+        assert!(s.folded);
+        assert!(!m.header(HeaderName::From).unwrap().folded);
         assert_eq!(m.content_length(), Ok(Some(0)));
         assert_eq!(m.body(), b"");
         assert_eq!(m.head_len(), REG.len());

@@ -66,6 +66,18 @@ pub(crate) fn check_escapes(s: &[u8]) -> Result<(), ParseError> {
     Ok(())
 }
 
+/// Bytes of a host name or IPv4 address: letters, digits, `-`, `.` and `_`.
+const HOST_NAME: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_');
+        i += 1;
+    }
+    t
+};
+
 /// Parses `host [":" port]` at the start of `s`: returns host, port and the index after them.
 /// IPv6 references keep their brackets.
 pub(crate) fn parse_hostport(s: &[u8]) -> Option<(&[u8], Option<u16>, usize)> {
@@ -83,7 +95,7 @@ pub(crate) fn parse_hostport(s: &[u8]) -> Option<(&[u8], Option<u16>, usize)> {
     } else {
         let n = s
             .iter()
-            .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')))
+            .position(|&b| !HOST_NAME[b as usize])
             .unwrap_or(s.len());
         if n == 0 {
             return None;
