@@ -44,6 +44,9 @@ pub(crate) enum RawStart {
 
 /// Checks `SIP/1*DIGIT.1*DIGIT` ("SIP" case-insensitive as ABNF strings are).
 pub(crate) fn is_sip_version(v: &[u8]) -> bool {
+    if v == b"SIP/2.0" {
+        return true;
+    }
     let Some((name, num)) = v.split_at_checked(4) else {
         return false;
     };
