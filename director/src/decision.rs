@@ -636,7 +636,7 @@ fn reply_route_via(via: &sip::Via<'_>, source: Source) -> Verdict {
     if source.stream {
         return Verdict::Reply;
     }
-    if via.param(b"rport").is_some() {
+    if via.rport().is_some() {
         return Verdict::Reply;
     }
     let port = via.port.unwrap_or(5060);

@@ -260,7 +260,7 @@ fn write_top_via_parsed(
         Some(sent_by) => out.extend_from_slice(sent_by),
         None => push_sent_by(out, &via),
     }
-    let wants_rport = if via.params.iter().any(u8::is_ascii_whitespace) {
+    let wants_rport = if !via.params_plain() && via.params.iter().any(u8::is_ascii_whitespace) {
         push_via_params_general(out, via.params)
     } else {
         push_via_params_plain(out, via.params)
@@ -313,14 +313,18 @@ fn canonical_sent_by<'v>(value: &'v [u8], via: &Via<'_>) -> Option<&'v [u8]> {
     }
     let end = match via.port {
         None => host_end,
-        Some(port) => {
-            let mut buf = [0u8; sip::MAX_DECIMAL_LEN];
-            let want = sip::decimal(u64::from(port), &mut buf);
-            let written = value.get(host_end + 1..host_end + 1 + want.len())?;
-            if value.get(host_end) != Some(&b':') || written != want {
+        Some(_) => {
+            // The parsed port's digits follow the `:` (the parse read them there); they are
+            // what the copy would write unless a leading zero pads them.
+            if value.get(host_end) != Some(&b':') {
                 return None;
             }
-            host_end + 1 + want.len()
+            let digits = value.get(host_end + 1..)?;
+            let n = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+            if n == 0 || (n > 1 && digits.first() == Some(&b'0')) {
+                return None;
+            }
+            host_end + 1 + n
         }
     };
     value.get(..end)
@@ -611,6 +615,7 @@ mod tests {
             "Via: SIP/2.0/UDP h;received=1.1.1.1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c6\r\nCSeq: 6 REGISTER\r\n",
             "Via: SIP/2.0/UDP h ; branch=z9hG4bK7 ;rport\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c7\r\nCSeq: 7 REGISTER\r\n",
             "Via: SIP/2.0/UDP h;branch=z9hG4bKa\r\nFrom: \"a\rb\" <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c10\r\nCSeq: 10\r\n   \r\n REGISTER\r\n",
+            "Via: SIP/2.0/UDP h: 5062;branch=z9hG4bKd\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c12\r\nCSeq: 12 REGISTER\r\n",
             "Via: SIP/2.0/UDP h;branch=z9hG4bKb\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c11\r\n   \r\nCSeq: 11 REGISTER\r\n",
             "Via: SIP/2.0/UDP [::1]:5070;branch=z9hG4bK4\r\nVia: SIP/2.0/UDP x;branch=y\r\nFrom: sip:a@b;tag=2\r\nTo: sip:a@b\r\nCall-ID: c4\r\nCSeq: 4 REGISTER\r\nContact: <sip:a@h>\r\n",
         ];

@@ -155,6 +155,8 @@ impl<'a> Iterator for CommaSplit<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct Params<'a> {
     rest: Option<&'a [u8]>,
+    /// Some parameter so far was not written plainly (white space, quotes, or malformed).
+    general: bool,
 }
 
 impl<'a> Params<'a> {
@@ -165,7 +167,14 @@ impl<'a> Params<'a> {
             } else {
                 Some(s)
             },
+            general: false,
         }
+    }
+
+    /// True when every parameter yielded so far was a plain `token[=value]` (no white space,
+    /// no quotes; see `plain_param`).
+    pub(crate) fn all_plain(&self) -> bool {
+        !self.general
     }
 }
 
@@ -186,6 +195,7 @@ impl<'a> Iterator for Params<'a> {
             };
             return Some(Ok(param));
         }
+        self.general = true;
         let mut i = 0;
         let piece_end = loop {
             match s.get(i..).and_then(|r| memchr::memchr2(b';', b'"', r)) {

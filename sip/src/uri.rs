@@ -81,6 +81,24 @@ const HOST_NAME: [bool; 256] = {
 /// Parses `host [":" port]` at the start of `s`: returns host, port and the index after them.
 /// IPv6 references keep their brackets.
 pub(crate) fn parse_hostport(s: &[u8]) -> Option<(&[u8], Option<u16>, usize)> {
+    let host_end = parse_host(s)?;
+    let host = s.get(..host_end)?;
+    if s.get(host_end) == Some(&b':') {
+        let digits = s.get(host_end + 1..)?;
+        let n = digits
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .unwrap_or(digits.len());
+        let port = parse_port(digits.get(..n)?)?;
+        Some((host, Some(port), host_end + 1 + n))
+    } else {
+        Some((host, None, host_end))
+    }
+}
+
+/// The length of the host (a name, an IPv4 address or a bracketed IPv6 reference) at the start
+/// of `s`; `None` when there is none.
+pub(crate) fn parse_host(s: &[u8]) -> Option<usize> {
     let host_end = if s.first() == Some(&b'[') {
         let close = memchr(b']', s)?;
         let inner = s.get(1..close)?;
@@ -102,18 +120,7 @@ pub(crate) fn parse_hostport(s: &[u8]) -> Option<(&[u8], Option<u16>, usize)> {
         }
         n
     };
-    let host = s.get(..host_end)?;
-    if s.get(host_end) == Some(&b':') {
-        let digits = s.get(host_end + 1..)?;
-        let n = digits
-            .iter()
-            .position(|b| !b.is_ascii_digit())
-            .unwrap_or(digits.len());
-        let port = parse_port(digits.get(..n)?)?;
-        Some((host, Some(port), host_end + 1 + n))
-    } else {
-        Some((host, None, host_end))
-    }
+    Some(host_end)
 }
 
 /// Byte classes of the one pass in [`Uri::parse`]: 0 for the bytes it passes over.

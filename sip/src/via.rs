@@ -3,7 +3,7 @@
 
 use crate::error::ParseError;
 use crate::lex::{find_param, is_lws, is_token, parse_port, skip_lws, trim_lws, Params};
-use crate::uri::parse_hostport;
+use crate::uri::parse_host;
 
 /// One Via value (a Via header may hold several, comma-separated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +20,10 @@ pub struct Via<'a> {
     pub port: Option<u16>,
     /// Parameters after the first `;` (without it), LWS kept.
     pub params: &'a [u8],
+    /// The first `rport` parameter, found while the parameters are checked.
+    rport: Option<Option<u16>>,
+    /// Every parameter is a plain `token[=value]` (no white space, no quotes).
+    params_plain: bool,
 }
 
 fn token_at(s: &[u8], i: usize) -> Option<(&[u8], usize)> {
@@ -53,10 +57,12 @@ impl<'a> Via<'a> {
         }
         let i = skip_lws(v, i);
         let sent_by = v.get(i..)?;
-        // LWS is allowed around the ':' of sent-by.
-        let (host, mut port, n) = parse_hostport(sent_by)?;
+        // LWS is allowed around the ':' of sent-by (RFC 3261 25.1: COLON = SWS ":" SWS).
+        let n = parse_host(sent_by)?;
+        let host = sent_by.get(..n)?;
+        let mut port = None;
         let mut j = skip_lws(v, i + n);
-        if port.is_none() && v.get(j) == Some(&b':') {
+        if v.get(j) == Some(&b':') {
             let k = skip_lws(v, j + 1);
             let digits = v.get(k..)?;
             let d = digits
@@ -71,12 +77,17 @@ impl<'a> Via<'a> {
             Some(b';') => v.get(j + 1..)?,
             Some(_) => return None,
         };
-        for p in Params::new(params) {
+        let mut rport = None;
+        let mut it = Params::new(params);
+        for p in &mut it {
             let (name, value) = p.ok()?;
-            if let Some(v) = value {
-                if name.eq_ignore_ascii_case(b"rport") {
-                    parse_port(v)?;
-                }
+            if name.eq_ignore_ascii_case(b"rport") {
+                let port = value
+                    .map(parse_port)
+                    .map(|p| p.ok_or(()))
+                    .transpose()
+                    .ok()?;
+                rport.get_or_insert(port);
             }
         }
         Some(Via {
@@ -86,6 +97,8 @@ impl<'a> Via<'a> {
             host,
             port,
             params,
+            rport,
+            params_plain: it.all_plain(),
         })
     }
 
@@ -106,7 +119,13 @@ impl<'a> Via<'a> {
 
     /// RFC 3581 `rport`: `None` absent, `Some(None)` present without value, `Some(Some(p))`.
     pub fn rport(&self) -> Option<Option<u16>> {
-        self.param(b"rport").map(|v| v.and_then(parse_port))
+        self.rport
+    }
+
+    /// True when every parameter is written plainly, `token[=value]` with no white space or
+    /// quotes, so the parameters can be copied as they are.
+    pub fn params_plain(&self) -> bool {
+        self.params_plain
     }
 
     /// The `maddr` parameter value.
@@ -152,6 +171,14 @@ mod tests {
         assert_eq!(v.branch(), Some(&b"z9hG4bK30239"[..]));
         let v = Via::parse(b"SIP/2.0/UDP host : 5061 ;branch=x").unwrap();
         assert_eq!(v.port, Some(5061));
+        for text in [
+            &b"SIP/2.0/UDP h: 5062"[..],
+            b"SIP/2.0/UDP h:\r\n 5062",
+            b"SIP/2.0/UDP h :5062",
+        ] {
+            let v = Via::parse(text).unwrap();
+            assert_eq!((v.host, v.port), (&b"h"[..], Some(5062)));
+        }
     }
 
     #[test]
@@ -163,6 +190,31 @@ mod tests {
         assert_eq!((v.host, v.port), (&b"[2001:db8::9]"[..], None));
     }
 
+    /// What the parse records while checking the parameters agrees with a lookup afterwards.
+    #[test]
+    fn recorded_rport_and_plainness() {
+        for text in [
+            &b"SIP/2.0/UDP h;branch=z9hG4bK1;rport"[..],
+            b"SIP/2.0/UDP h;rport=5;branch=x;RPORT=7",
+            b"SIP/2.0/UDP h;RPort;rport=9",
+            b"SIP/2.0/UDP h;branch=x",
+            b"SIP/2.0/UDP h",
+            b"SIP/2.0/UDP h ; rport = 6",
+            b"SIP/2.0/UDP h;x=\"a b\";rport",
+            b"SIP/2.0/UDP h;x=\"ab\"",
+            b"SIP/2.0/UDP h;branch=\r\n z9;rport",
+        ] {
+            let v = Via::parse(text).unwrap();
+            let looked_up = v.param(b"rport").map(|p| p.and_then(parse_port));
+            assert_eq!(v.rport(), looked_up, "{}", String::from_utf8_lossy(text));
+            let plain = !v
+                .params
+                .iter()
+                .any(|&b| b.is_ascii_whitespace() || b == b'"');
+            assert_eq!(v.params_plain(), plain, "{}", String::from_utf8_lossy(text));
+        }
+    }
+
     #[test]
     fn rejects() {
         for bad in [
@@ -171,6 +223,8 @@ mod tests {
             b"SIP/2.0 host",
             b"SIP/2.0/UDP host;rport=99999",
             b"SIP/2.0/UDP host:99999",
+            b"SIP/2.0/UDP host:",
+            b"SIP/2.0/UDP host: ;branch=x",
             b"SIP/2.0/UDP host junk",
             b"SIP/2.0/UDPhost",
             b"",
