@@ -291,7 +291,9 @@ fn parse_param(piece: &[u8]) -> Result<Param<'_>, ParseError> {
     Ok((name, value))
 }
 
-/// Checks that every parameter in `s` is well formed.
+/// Checks that every parameter in `s` is well formed (the parsers check theirs while they
+/// read them; this is for tests and the reference parsers).
+#[cfg(test)]
 pub(crate) fn validate_params(s: &[u8]) -> Result<(), ParseError> {
     for p in Params::new(s) {
         p?;

@@ -4,10 +4,11 @@
 use memchr::memchr;
 
 use crate::error::ParseError;
-use crate::lex::{
-    find_param, is_lws, is_token, parse_dec, quoted_end, skip_lws, trim_lws, validate_params,
-};
+use crate::lex::{find_param, is_lws, is_token, parse_dec, quoted_end, skip_lws, trim_lws, Params};
 use crate::uri::Uri;
+
+/// A name-addr's parameters and its first `tag` value.
+type TaggedParams<'a> = (&'a [u8], Option<&'a [u8]>);
 
 /// `[display-name] <addr-spec> *(; param)` or `addr-spec *(; param)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +22,8 @@ pub struct NameAddr<'a> {
     pub params: &'a [u8],
     /// True when the URI was written inside `<>`.
     pub angle: bool,
+    /// The first `tag` parameter's value, found while the parameters are checked.
+    tag: Option<&'a [u8]>,
 }
 
 fn check_uri_shape(uri: &[u8]) -> Result<(), ParseError> {
@@ -123,12 +126,13 @@ impl<'a> NameAddr<'a> {
         let inner = v.get(lt + 1..).unwrap_or(&[]);
         let uri = enclosed_uri(inner)?;
         let after = lt + 1 + uri.len() + 1;
-        let params = Self::params_after(v, after)?;
+        let (params, tag) = Self::params_after(v, after)?;
         Ok(NameAddr {
             display_name,
             uri,
             params,
             angle: true,
+            tag,
         })
     }
 
@@ -143,23 +147,31 @@ impl<'a> NameAddr<'a> {
             return Err(ParseError::BadNameAddr);
         }
         check_uri_shape(uri)?;
-        let params = Self::params_after(v, end)?;
+        let (params, tag) = Self::params_after(v, end)?;
         Ok(NameAddr {
             display_name: None,
             uri,
             params,
             angle: false,
+            tag,
         })
     }
 
-    fn params_after(v: &'a [u8], at: usize) -> Result<&'a [u8], ParseError> {
+    /// The parameters after `at`, checked, with the first `tag` parameter's value.
+    fn params_after(v: &'a [u8], at: usize) -> Result<TaggedParams<'a>, ParseError> {
         let i = skip_lws(v, at);
         match v.get(i) {
-            None => Ok(&[]),
+            None => Ok((&[], None)),
             Some(b';') => {
                 let p = v.get(i + 1..).unwrap_or(&[]);
-                validate_params(p)?;
-                Ok(p)
+                let mut tag = None;
+                for param in Params::new(p) {
+                    let (name, value) = param?;
+                    if name.eq_ignore_ascii_case(b"tag") {
+                        tag.get_or_insert(value);
+                    }
+                }
+                Ok((p, tag.flatten()))
             }
             Some(_) => Err(ParseError::BadNameAddr),
         }
@@ -170,9 +182,9 @@ impl<'a> NameAddr<'a> {
         find_param(self.params, name)
     }
 
-    /// The `tag` parameter value.
+    /// The `tag` parameter value (of the first `tag` parameter).
     pub fn tag(&self) -> Option<&'a [u8]> {
-        self.param(b"tag").flatten()
+        self.tag
     }
 
     /// Parses the URI.
@@ -259,7 +271,9 @@ mod reference {
 
     use super::NameAddr;
     use crate::error::ParseError;
-    use crate::lex::{is_lws, is_token, quoted_end, skip_lws, trim_lws, validate_params};
+    use crate::lex::{
+        find_param, is_lws, is_token, quoted_end, skip_lws, trim_lws, validate_params,
+    };
 
     fn check_uri_shape(uri: &[u8]) -> Result<(), ParseError> {
         let colon = memchr(b':', uri).ok_or(ParseError::BadNameAddr)?;
@@ -314,6 +328,7 @@ mod reference {
             uri,
             params,
             angle: true,
+            tag: find_param(params, b"tag").flatten(),
         })
     }
 
@@ -334,6 +349,7 @@ mod reference {
             uri,
             params,
             angle: false,
+            tag: find_param(params, b"tag").flatten(),
         })
     }
 
@@ -434,6 +450,8 @@ mod tests {
         b"example.com",
         b"5060",
         b";tag=1",
+        b";TAG=2",
+        b";tag",
         b";lr",
         b"\x7f",
         b"\x00",
