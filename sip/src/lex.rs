@@ -85,6 +85,16 @@ pub(crate) fn parse_port(s: &[u8]) -> Option<u16> {
     parse_dec(s, u32::from(u16::MAX)).and_then(|v| u16::try_from(v).ok())
 }
 
+/// The port written by the digits at the start of `s`, with how many digits there are; `None`
+/// when there are none or they exceed 65535.
+pub(crate) fn leading_port(s: &[u8]) -> Option<(u16, usize)> {
+    let n = s
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(s.len());
+    Some((parse_port(s.get(..n)?)?, n))
+}
+
 /// `s[i]` must be `"`; returns the index just past the closing quote. Quoted pairs (`\x`) are
 /// skipped, so any byte (NUL, BEL, DEL, UTF-8) may appear inside.
 pub(crate) fn quoted_end(s: &[u8], i: usize) -> Result<usize, ParseError> {

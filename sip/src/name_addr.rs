@@ -5,7 +5,7 @@ use memchr::memchr;
 
 use crate::error::ParseError;
 use crate::lex::{find_param, is_lws, is_token, parse_dec, quoted_end, skip_lws, trim_lws, Params};
-use crate::uri::Uri;
+use crate::uri::{is_scheme, Uri};
 
 /// A name-addr's parameters and its first `tag` value.
 type TaggedParams<'a> = (&'a [u8], Option<&'a [u8]>);
@@ -37,14 +37,10 @@ fn check_uri_shape(uri: &[u8]) -> Result<(), ParseError> {
     check_scheme(uri.get(..colon).unwrap_or(&[]))
 }
 
-/// `ALPHA *(ALPHA / DIGIT / "+" / "-" / ".")`.
+/// [`is_scheme`] as this parser's error.
 #[inline]
 fn check_scheme(scheme: &[u8]) -> Result<(), ParseError> {
-    let ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
-        && scheme
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-    if ok {
+    if is_scheme(scheme) {
         Ok(())
     } else {
         Err(ParseError::BadNameAddr)

@@ -4,7 +4,7 @@
 use memchr::memchr;
 
 use crate::error::ParseError;
-use crate::lex::{find_param, parse_port};
+use crate::lex::{find_param, leading_port};
 
 /// URI scheme (case-insensitive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub struct Uri<'a> {
     pub opaque: &'a [u8],
 }
 
-fn is_scheme(s: &[u8]) -> bool {
+pub(crate) fn is_scheme(s: &[u8]) -> bool {
     match s.split_first() {
         Some((f, rest)) => {
             f.is_ascii_alphabetic()
@@ -84,12 +84,7 @@ pub(crate) fn parse_hostport(s: &[u8]) -> Option<(&[u8], Option<u16>, usize)> {
     let host_end = parse_host(s)?;
     let host = s.get(..host_end)?;
     if s.get(host_end) == Some(&b':') {
-        let digits = s.get(host_end + 1..)?;
-        let n = digits
-            .iter()
-            .position(|b| !b.is_ascii_digit())
-            .unwrap_or(digits.len());
-        let port = parse_port(digits.get(..n)?)?;
+        let (port, n) = leading_port(s.get(host_end + 1..)?)?;
         Some((host, Some(port), host_end + 1 + n))
     } else {
         Some((host, None, host_end))
@@ -146,12 +141,12 @@ const URI_CLASS: [u8; 256] = {
 };
 
 /// What the one pass over a URI found: the scheme's colon and, after it, the first `:`, `@`
-/// and `%` (`usize::MAX` where there is none).
+/// and `%`.
 struct Marks {
-    colon: usize,
-    colon2: usize,
-    at: usize,
-    pct: usize,
+    colon: Option<usize>,
+    colon2: Option<usize>,
+    at: Option<usize>,
+    pct: Option<usize>,
 }
 
 impl Marks {
@@ -159,30 +154,30 @@ impl Marks {
     #[inline]
     fn scan(s: &[u8]) -> Option<Marks> {
         let mut m = Marks {
-            colon: usize::MAX,
-            colon2: usize::MAX,
-            at: usize::MAX,
-            pct: usize::MAX,
+            colon: None,
+            colon2: None,
+            at: None,
+            pct: None,
         };
         for (i, &b) in s.iter().enumerate() {
             match URI_CLASS[b as usize] {
                 0 => {}
                 U_BAD => return None,
                 U_COLON => {
-                    if m.colon == usize::MAX {
-                        m.colon = i;
-                    } else if m.colon2 == usize::MAX {
-                        m.colon2 = i;
+                    if m.colon.is_none() {
+                        m.colon = Some(i);
+                    } else if m.colon2.is_none() {
+                        m.colon2 = Some(i);
                     }
                 }
                 U_AT => {
-                    if m.at == usize::MAX && m.colon != usize::MAX {
-                        m.at = i;
+                    if m.at.is_none() && m.colon.is_some() {
+                        m.at = Some(i);
                     }
                 }
                 _ => {
-                    if m.pct == usize::MAX && m.colon != usize::MAX {
-                        m.pct = i;
+                    if m.pct.is_none() && m.colon.is_some() {
+                        m.pct = Some(i);
                     }
                 }
             }
@@ -199,8 +194,8 @@ impl<'a> Uri<'a> {
     /// user part's `@` and `:` and the first `%` are; the rest looks only at the pieces.
     pub fn parse(s: &'a [u8]) -> Result<Uri<'a>, ParseError> {
         let marks = Marks::scan(s).ok_or(ParseError::BadUri)?;
-        let colon = marks.colon;
-        let scheme_bytes = s.get(..colon).ok_or(ParseError::BadUri)?;
+        let colon = marks.colon.ok_or(ParseError::BadUri)?;
+        let scheme_bytes = s.get(..colon).unwrap_or(&[]);
         let rest = s.get(colon + 1..).unwrap_or(&[]);
         let scheme = if scheme_bytes.eq_ignore_ascii_case(b"sip") {
             Scheme::Sip
@@ -226,7 +221,7 @@ impl<'a> Uri<'a> {
         match scheme {
             Scheme::Sip | Scheme::Sips => {
                 // the marks, as offsets into `rest`
-                let offset = |mark: usize| (mark != usize::MAX).then(|| mark - (colon + 1));
+                let offset = |mark: Option<usize>| mark.map(|m| m - (colon + 1));
                 let (at, colon2, pct) = (offset(marks.at), offset(marks.colon2), offset(marks.pct));
                 uri.parse_sip(rest, at, colon2, pct)?;
             }

@@ -2,7 +2,9 @@
 //! around `/`, `:` and `;` (RFC 3261 20.42, 25.1), and RFC 3581 `rport`.
 
 use crate::error::ParseError;
-use crate::lex::{find_param, is_lws, is_token, parse_port, skip_lws, trim_lws, Params};
+use crate::lex::{
+    find_param, is_lws, is_token, leading_port, parse_port, skip_lws, trim_lws, Params,
+};
 use crate::uri::parse_host;
 
 /// One Via value (a Via header may hold several, comma-separated).
@@ -64,12 +66,8 @@ impl<'a> Via<'a> {
         let mut j = skip_lws(v, i + n);
         if v.get(j) == Some(&b':') {
             let k = skip_lws(v, j + 1);
-            let digits = v.get(k..)?;
-            let d = digits
-                .iter()
-                .position(|b| !b.is_ascii_digit())
-                .unwrap_or(digits.len());
-            port = Some(parse_port(digits.get(..d)?)?);
+            let (p, d) = leading_port(v.get(k..)?)?;
+            port = Some(p);
             j = skip_lws(v, k + d);
         }
         let params = match v.get(j) {
@@ -82,11 +80,10 @@ impl<'a> Via<'a> {
         for p in &mut it {
             let (name, value) = p.ok()?;
             if name.eq_ignore_ascii_case(b"rport") {
-                let port = value
-                    .map(parse_port)
-                    .map(|p| p.ok_or(()))
-                    .transpose()
-                    .ok()?;
+                let port = match value {
+                    Some(v) => Some(parse_port(v)?),
+                    None => None,
+                };
                 rport.get_or_insert(port);
             }
         }
