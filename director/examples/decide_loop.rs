@@ -2,7 +2,7 @@
 //! process (callgrind, perf): `cargo build --release -p director --example decide_loop`, then
 //! `valgrind --tool=callgrind target/release/examples/decide_loop 1000` (rounds of 64). A second
 //! argument runs one stage alone, so that inlined stages can be told apart by subtraction:
-//! `parse` (`sip::parse`), `validate` (parse and `sip::validate_request_parts`) or `decide`
+//! `parse` (`sip::MessageSlot::parse`, as `decide` does), `validate` (parse and `sip::validate_request_parts`) or `decide`
 //! (the default).
 
 use std::hint::black_box;
@@ -27,11 +27,13 @@ fn main() {
         for m in &msgs {
             match stage.as_str() {
                 "parse" => {
-                    let _ = black_box(sip::parse(black_box(m)).is_ok());
+                    let mut slot = sip::MessageSlot::new();
+                    let _ = black_box(slot.parse(black_box(m)).is_ok());
                 }
                 "validate" => {
-                    if let Ok(msg) = sip::parse(black_box(m)) {
-                        let _ = black_box(sip::validate_request_parts(&msg).is_ok());
+                    let mut slot = sip::MessageSlot::new();
+                    if let Ok(msg) = slot.parse(black_box(m)) {
+                        let _ = black_box(sip::validate_request_parts(msg).is_ok());
                     }
                 }
                 _ => {

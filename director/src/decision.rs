@@ -223,9 +223,10 @@ fn decide_inner(
     out: &mut Vec<u8>,
 ) -> (Verdict, Outcome) {
     let proxying = mode == Mode::Proxy;
-    // Borrowed, not moved out of the Result: the message view is ~2 KiB.
-    let parsed = sip::parse(bytes);
-    let msg = match &parsed {
+    // Parsed in place: the message view holds a ~2 KiB span table, which a returned
+    // `Result` would copy twice.
+    let mut slot = sip::MessageSlot::new();
+    let msg = match slot.parse(bytes) {
         Ok(msg) => msg,
         Err(err) => {
             return match salvage::write_bad_request(out, bytes, err.reason()) {

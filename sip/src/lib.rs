@@ -29,7 +29,7 @@ pub use decimal::{decimal, MAX_DECIMAL_LEN};
 pub use error::ParseError;
 pub use frame::{frame, Frame, FrameError, Limits};
 pub use header_name::HeaderName;
-pub use message::{parse, Header, Message, MAX_HEADERS};
+pub use message::{parse, Header, Message, MessageSlot, MAX_HEADERS};
 pub use method::Method;
 pub use name_addr::{Contact, NameAddr};
 pub use response::ResponseWriter;
