@@ -28,6 +28,8 @@
 #                         its answer; --in-flight connections per client thread at a time
 #                         (--connections does not apply); the rate is then connections/s;
 #                         loadgen binds them to 127.0.0.1-64 (--source-ips 64)
+#   --tls-no-resumption   TLS: loadgen --tls-no-resumption, so that every handshake is a full
+#                         one (each run's record counts `resumed_handshakes` either way)
 #   --out DIR             results directory   (default bench/results/<date>-<mode>)
 #   -h, --help
 #
@@ -54,6 +56,7 @@ MODE=redirect
 TRANSPORT=udp
 CONNECTIONS=""
 NEW_CONN=0
+NO_RESUME=0
 OUT=""
 
 while [[ $# -gt 0 ]]; do
@@ -69,6 +72,7 @@ while [[ $# -gt 0 ]]; do
     --transport) TRANSPORT="$2"; shift 2 ;;
     --connections) CONNECTIONS="$2"; shift 2 ;;
     --new-connection-per-request) NEW_CONN=1; shift ;;
+    --tls-no-resumption) NO_RESUME=1; shift ;;
     --out) OUT="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown option $1" ;;
@@ -93,6 +97,10 @@ else
     [[ "$NEW_CONN" == 0 ]] || die "--new-connection-per-request: TCP or TLS only"
     TARGETS="${TARGETS:-echo director kamailio}"
     RUN_KIND="$MODE"
+fi
+if [[ "$NO_RESUME" == 1 ]]; then
+    [[ "$TRANSPORT" == tls ]] || die "--tls-no-resumption: TLS only"
+    RUN_KIND="$RUN_KIND-full"
 fi
 BENCH_TRANSPORT="$TRANSPORT"
 OUT="${OUT:-$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)-$RUN_KIND}"
@@ -126,6 +134,7 @@ RUNS="$OUT/runs.jsonl"
 machine_info >"$OUT/machine.txt"
 NEW_CONN_ARG=()
 [[ "$NEW_CONN" == 1 ]] && NEW_CONN_ARG=(--new-connection-per-request)
+[[ "$NO_RESUME" == 1 ]] && NEW_CONN_ARG+=(--tls-no-resumption)
 printf '%q ' "$0" --duration "$DURATION" --rounds "$ROUNDS" --workers "$WORKERS" --in-flight "$IN_FLIGHT" \
     --client-threads "$CLIENT_THREADS" --users "$USERS" --targets "$TARGETS" --mode "$MODE" \
     --transport "$TRANSPORT" ${CONNECTIONS:+--connections "$CONNECTIONS"} \
@@ -163,6 +172,7 @@ run_one() {
     # port spaces, so its connect() does not crawl through a port range full of TIME_WAITs (the
     # client was the limit without it: ~14k/s against ~31k/s, docs/benchmarks.md)
     [[ "$NEW_CONN" == 1 ]] && expect+=(--tls-new-connection-per-request --source-ips 64)
+    [[ "$NO_RESUME" == 1 ]] && expect+=(--tls-no-resumption)
     # CPU seconds of the client (loadgen, reaped by this shell) and of the target during the run
     local c0 t0 c1 t1 hz
     hz="$(getconf CLK_TCK)"

@@ -116,6 +116,8 @@ def record_loadgen(path, kv):
         "request_rate": flat.get("request_rate"),
         # TCP/TLS connections the client established (loadgen's `connections`)
         "connections_opened": flat.get("connections"),
+        # of those, TLS handshakes that resumed a session (the rest were full handshakes)
+        "resumed_handshakes": flat.get("resumed_handshakes"),
         "elapsed_s": flat.get("elapsed_s"),
         "send_duration_s": flat.get("send_duration_s"),
         "source": path,

@@ -176,6 +176,10 @@ pub struct LoadArgs {
         alias = "new-connection-per-request"
     )]
     pub new_connection_per_request: bool,
+    /// TLS: offer no session resumption (no tickets, no session ids), so that every handshake
+    /// is a full one; the report counts resumed handshakes either way.
+    #[arg(long)]
+    pub tls_no_resumption: bool,
 }
 
 /// Options of `echo`.

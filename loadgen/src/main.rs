@@ -13,6 +13,7 @@ mod session;
 mod stats;
 mod stream_client;
 mod tls;
+mod tls_sessions;
 mod topo_load;
 mod txn;
 mod udp_client;
@@ -55,6 +56,7 @@ fn load(command: &str, method: Method, a: &LoadArgs) -> i32 {
             a.ca.as_deref(),
             a.tls_server_name.as_deref(),
             a.client_cert.as_deref().zip(a.client_key.as_deref()),
+            !a.tls_no_resumption,
         ) {
             Ok(t) => Some(t),
             Err(e) => {

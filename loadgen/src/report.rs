@@ -71,6 +71,8 @@ pub struct Summary {
     pub verified: u64,
     /// TCP/TLS connections established.
     pub connections: u64,
+    /// Of those, TLS connections whose handshake resumed a session.
+    pub resumed_handshakes: u64,
     /// Errors by kind.
     pub errors: Errors,
     /// Sum of the error kinds.
@@ -164,6 +166,7 @@ impl Summary {
             classes,
             verified: s.verified,
             connections: s.connections,
+            resumed_handshakes: s.resumed,
             errors: s.errors,
             errors_total: s.errors.total(),
             mismatch_samples: s.mismatch_samples.clone(),
@@ -207,7 +210,14 @@ impl Summary {
                 self.verified
             );
         }
-        if self.connections > 0 {
+        if self.connections > 0 && self.transport == "tls" {
+            o += &format!(
+                "  connections  {} ({} TLS handshakes resumed, {} full)\n",
+                self.connections,
+                self.resumed_handshakes,
+                self.connections - self.resumed_handshakes.min(self.connections)
+            );
+        } else if self.connections > 0 {
             o += &format!("  connections  {}\n", self.connections);
         }
         o += &format!(

@@ -74,6 +74,8 @@ pub struct Stats {
     pub verified: u64,
     /// Connections opened (TCP/TLS).
     pub connections: u64,
+    /// TLS connections whose handshake resumed an earlier session (the rest were full).
+    pub resumed: u64,
     /// Errors by kind.
     pub errors: Errors,
     /// First few verify mismatches, described.
@@ -102,6 +104,7 @@ impl Stats {
             by_status: vec![0; 700],
             verified: 0,
             connections: 0,
+            resumed: 0,
             errors: Errors::default(),
             mismatch_samples: Vec::new(),
             latency,
@@ -153,6 +156,7 @@ impl Stats {
         }
         self.verified += o.verified;
         self.connections += o.connections;
+        self.resumed += o.resumed;
         self.errors.add(&o.errors);
         for s in &o.mismatch_samples {
             if self.mismatch_samples.len() < MAX_SAMPLES {
@@ -184,6 +188,7 @@ impl Stats {
         self.by_status.iter_mut().for_each(|c| *c = 0);
         self.verified = 0;
         self.connections = 0;
+        self.resumed = 0;
         self.errors = Errors::default();
         self.mismatch_samples.clear();
         self.latency.reset();

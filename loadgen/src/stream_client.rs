@@ -79,7 +79,12 @@ pub async fn run(plan: Arc<Plan>, share: Share, stats: Rc<RefCell<Stats>>, contr
                 let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
                 match connector.connect(tls.server_name.clone(), tcp).await {
                     Ok(s) => {
-                        sess.stats().borrow_mut().connections += 1;
+                        {
+                            let mut st = sess.stats().borrow_mut();
+                            st.connections += 1;
+                            let kind = s.get_ref().1.handshake_kind();
+                            st.resumed += u64::from(kind == Some(rustls::HandshakeKind::Resumed));
+                        }
                         drive(&mut sess, s, &mut wbuf, &mut rbuf).await
                     }
                     Err(e) => {

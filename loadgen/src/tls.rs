@@ -4,6 +4,7 @@
 //! the `--client-ca` file.
 
 use crate::plan::TlsPlan;
+use crate::tls_sessions::TicketPool;
 use director::health::tls_client::AcceptAny;
 use rustls::crypto::{aws_lc_rs, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
@@ -17,13 +18,15 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 /// Client settings for `target`: `insecure` accepts any certificate, else the CAs in `ca`;
-/// `client_auth` is a certificate chain and key file to present when the server asks.
+/// `client_auth` is a certificate chain and key file to present when the server asks;
+/// `resumption` false offers no session to resume (every handshake is a full one).
 pub fn client(
     target: SocketAddr,
     insecure: bool,
     ca: Option<&Path>,
     server_name: Option<&str>,
     client_auth: Option<(&Path, &Path)>,
+    resumption: bool,
 ) -> Result<TlsPlan, String> {
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
@@ -38,7 +41,7 @@ pub fn client(
             director::tls::load_roots(ca).map_err(|e| format!("--ca {}: {e}", ca.display()))?;
         builder.with_root_certificates(roots)
     };
-    let config = match client_auth {
+    let mut config = match client_auth {
         None => wants.with_no_client_auth(),
         Some((cert, key)) => {
             let chain = CertificateDer::pem_file_iter(cert)
@@ -50,6 +53,11 @@ pub fn client(
                 .with_client_auth_cert(chain, key)
                 .map_err(|e| format!("--client-cert: {e}"))?
         }
+    };
+    config.resumption = if resumption {
+        rustls::client::Resumption::store(Arc::new(TicketPool::default()))
+    } else {
+        rustls::client::Resumption::disabled()
     };
     let name = match server_name {
         Some(n) => ServerName::try_from(n.to_string()).map_err(|e| format!("server name: {e}"))?,

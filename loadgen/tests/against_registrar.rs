@@ -162,6 +162,53 @@ fn tls_register_kept_alive_and_new_connection_per_request() {
     assert_eq!(r.status(200), 40, "{}", r.json);
     assert_eq!(r.n("connections"), 40, "{}", r.json);
     assert_eq!(r.n("errors_total"), 0, "{}", r.json);
+    // The server keeps sessions, so after the first handshake of each slot the client resumes.
+    assert_eq!(r.n("resumed_handshakes"), 36, "{}", r.json);
+    r.assert_consistent();
+    // With many handshakes in flight too: more than the 8 tickets per server that rustls'
+    // own client cache keeps (with it, most of these became full handshakes).
+    let r = load(
+        &[
+            "register",
+            "--transport",
+            "tls",
+            "--tls-insecure",
+            "--target",
+            &reg.addrs[0],
+            "--count",
+            "240",
+            "--in-flight",
+            "24",
+            "--tls-new-connection-per-request",
+        ],
+        LIMIT,
+    );
+    assert_eq!(r.status(200), 240, "{}", r.json);
+    assert_eq!(r.n("connections"), 240, "{}", r.json);
+    assert!(r.n("resumed_handshakes") >= 240 - 24, "{}", r.json);
+    r.assert_consistent();
+    // Without resumption every handshake is a full one.
+    let r = load(
+        &[
+            "register",
+            "--transport",
+            "tls",
+            "--tls-insecure",
+            "--target",
+            &reg.addrs[0],
+            "--count",
+            "40",
+            "--in-flight",
+            "4",
+            "--tls-new-connection-per-request",
+            "--tls-no-resumption",
+        ],
+        LIMIT,
+    );
+    assert_eq!(r.status(200), 40, "{}", r.json);
+    assert_eq!(r.n("connections"), 40, "{}", r.json);
+    assert_eq!(r.n("resumed_handshakes"), 0, "{}", r.json);
+    assert_eq!(r.n("errors_total"), 0, "{}", r.json);
     r.assert_consistent();
 }
 
