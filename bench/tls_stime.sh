@@ -4,7 +4,8 @@
 # TLS listener and Kamailio's tls module (the targets and certificates of `bench/run.sh
 # --transport tls`), in alternating rounds, with the CPU seconds the target used. A reference
 # for `bench/run.sh --transport tls --new-connection-per-request`, whose rustls client resumes
-# sessions when it can: this one never does. s_time sends no request and closes at once, which
+# sessions unless given --tls-no-resumption, with 64 handshakes in flight: this one never
+# resumes and has one in flight. s_time sends no request and closes at once, which
 # Kamailio logs as an error per connection (in its CPU time); the rates are the OpenSSL client's.
 #
 # Usage: bench/tls_stime.sh [--time S] [--rounds N] [--workers "1 2"] [--targets "director kamailio"]
