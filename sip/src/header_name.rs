@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::lex::is_token;
+
 /// A known header field name; anything else is [`HeaderName::Other`] (see `Header::raw_name`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -338,6 +340,140 @@ impl fmt::Display for HeaderName {
     }
 }
 
+/// A known name as a line may start with it: the canonical (or compact) spelling and its class.
+struct Candidate {
+    key: Key,
+    name: HeaderName,
+}
+
+const fn cand(canonical: &'static [u8], name: HeaderName) -> Candidate {
+    Candidate {
+        key: Key::of(canonical),
+        name,
+    }
+}
+
+/// The known names by lowercased first letter, the most frequent in REGISTERs and dialogs
+/// first; every long name of [`LONG`] and every compact form of [`HeaderName::from_bytes`] is
+/// in the list of its letter (a test checks it).
+fn candidates(first: u8) -> &'static [Candidate] {
+    use HeaderName as H;
+    static A: [Candidate; 4] = [
+        cand(b"Allow", H::Allow),
+        cand(b"Authorization", H::Authorization),
+        cand(b"Allow-Events", H::AllowEvents),
+        cand(b"Accept", H::Accept),
+    ];
+    static C: [Candidate; 7] = [
+        cand(b"Call-ID", H::CallId),
+        cand(b"CSeq", H::CSeq),
+        cand(b"Contact", H::Contact),
+        cand(b"Content-Length", H::ContentLength),
+        cand(b"Content-Type", H::ContentType),
+        cand(b"Content-Encoding", H::ContentEncoding),
+        cand(b"c", H::ContentType),
+    ];
+    static D: [Candidate; 1] = [cand(b"Date", H::Date)];
+    static E: [Candidate; 3] = [
+        cand(b"Expires", H::Expires),
+        cand(b"Event", H::Event),
+        cand(b"e", H::ContentEncoding),
+    ];
+    static F: [Candidate; 2] = [cand(b"From", H::From), cand(b"f", H::From)];
+    static I: [Candidate; 1] = [cand(b"i", H::CallId)];
+    static K: [Candidate; 1] = [cand(b"k", H::Supported)];
+    static L: [Candidate; 1] = [cand(b"l", H::ContentLength)];
+    static M: [Candidate; 2] = [
+        cand(b"Max-Forwards", H::MaxForwards),
+        cand(b"m", H::Contact),
+    ];
+    static O: [Candidate; 1] = [cand(b"o", H::Event)];
+    static P: [Candidate; 4] = [
+        cand(b"Path", H::Path),
+        cand(b"Proxy-Require", H::ProxyRequire),
+        cand(b"Proxy-Authorization", H::ProxyAuthorization),
+        cand(b"Proxy-Authenticate", H::ProxyAuthenticate),
+    ];
+    static R: [Candidate; 6] = [
+        cand(b"Route", H::Route),
+        cand(b"Record-Route", H::RecordRoute),
+        cand(b"Require", H::Require),
+        cand(b"Refer-To", H::ReferTo),
+        cand(b"Retry-After", H::RetryAfter),
+        cand(b"r", H::ReferTo),
+    ];
+    static S: [Candidate; 5] = [
+        cand(b"Supported", H::Supported),
+        cand(b"Server", H::Server),
+        cand(b"Subject", H::Subject),
+        cand(b"Session-Expires", H::SessionExpires),
+        cand(b"s", H::Subject),
+    ];
+    static T: [Candidate; 2] = [cand(b"To", H::To), cand(b"t", H::To)];
+    static U: [Candidate; 3] = [
+        cand(b"User-Agent", H::UserAgent),
+        cand(b"Unsupported", H::Unsupported),
+        cand(b"u", H::AllowEvents),
+    ];
+    static V: [Candidate; 2] = [cand(b"Via", H::Via), cand(b"v", H::Via)];
+    static W: [Candidate; 2] = [
+        cand(b"Warning", H::Warning),
+        cand(b"WWW-Authenticate", H::WwwAuthenticate),
+    ];
+    static X: [Candidate; 1] = [cand(b"x", H::SessionExpires)];
+    match first {
+        b'a' => &A,
+        b'c' => &C,
+        b'd' => &D,
+        b'e' => &E,
+        b'f' => &F,
+        b'i' => &I,
+        b'k' => &K,
+        b'l' => &L,
+        b'm' => &M,
+        b'o' => &O,
+        b'p' => &P,
+        b'r' => &R,
+        b's' => &S,
+        b't' => &T,
+        b'u' => &U,
+        b'v' => &V,
+        b'w' => &W,
+        b'x' => &X,
+        _ => &[],
+    }
+}
+
+/// The header name a line starts with: its length (up to the first byte that is not a token
+/// character, or the end) and its class; what scanning for that byte and then
+/// [`HeaderName::from_bytes`] give. A known name followed by a non-token byte (`:`, white
+/// space) is recognised without the byte-by-byte scan: its letters are compared a word at a
+/// time and are token characters, so the scan would have stopped right after them.
+#[inline(always)]
+pub(crate) fn name_at_line_start(rest: &[u8]) -> (usize, HeaderName) {
+    let first = rest.first().map_or(0, u8::to_ascii_lowercase);
+    for c in candidates(first) {
+        let n = c.key.canonical.len();
+        if rest.get(n).is_some_and(|&b| !is_token(b))
+            && rest.get(..n).is_some_and(|name| c.key.matches(name))
+        {
+            return (n, c.name);
+        }
+    }
+    scan_name(rest)
+}
+
+/// [`name_at_line_start`] for names it has no shortcut for (extension headers, unusual
+/// spellings); kept out of line so that the shortcut inlines small.
+#[inline(never)]
+fn scan_name(rest: &[u8]) -> (usize, HeaderName) {
+    let n = rest
+        .iter()
+        .position(|&b| !is_token(b))
+        .unwrap_or(rest.len());
+    (n, HeaderName::from_bytes(rest.get(..n).unwrap_or(&[])))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,5 +553,102 @@ mod tests {
         assert_eq!(HeaderName::Other.to_string(), "Other");
         assert!(HeaderName::CSeq.is_single_valued());
         assert!(!HeaderName::Via.is_single_valued());
+    }
+
+    /// The scan the shortcut of [`name_at_line_start`] stands in for.
+    fn scanned(rest: &[u8]) -> (usize, HeaderName) {
+        let n = rest
+            .iter()
+            .position(|&b| !is_token(b))
+            .unwrap_or(rest.len());
+        (n, HeaderName::from_bytes(&rest[..n]))
+    }
+
+    const COMPACT: &[u8] = b"vftimlckseorux";
+
+    #[test]
+    fn every_known_name_has_a_candidate_of_its_class() {
+        let spellings = LONG.iter().map(|&(n, _)| n).chain(COMPACT.chunks(1));
+        for name in spellings {
+            let class = HeaderName::from_bytes(name);
+            assert_ne!(class, HeaderName::Other);
+            let found = candidates(name[0].to_ascii_lowercase())
+                .iter()
+                .find(|c| c.key.canonical == name)
+                .unwrap_or_else(|| panic!("no candidate {}", String::from_utf8_lossy(name)));
+            assert_eq!(found.name, class, "{}", String::from_utf8_lossy(name));
+        }
+        for first in 0..=255u8 {
+            for c in candidates(first) {
+                assert_eq!(HeaderName::from_bytes(c.key.canonical), c.name);
+                assert_eq!(c.key.canonical[0].to_ascii_lowercase(), first);
+            }
+        }
+    }
+
+    #[test]
+    fn shortcut_equals_the_scan_after_every_known_name() {
+        let spellings = LONG.iter().map(|&(n, _)| n).chain(COMPACT.chunks(1));
+        for name in spellings {
+            for case in [
+                name.to_vec(),
+                name.to_ascii_uppercase(),
+                name.to_ascii_lowercase(),
+            ] {
+                for next in 0..=255u8 {
+                    let mut line = case.clone();
+                    line.push(next);
+                    line.extend_from_slice(b": x");
+                    assert_eq!(name_at_line_start(&line), scanned(&line), "{line:?}");
+                }
+                assert_eq!(name_at_line_start(&case), scanned(&case));
+                assert_eq!(
+                    name_at_line_start(&case[..case.len() - 1]),
+                    scanned(&case[..case.len() - 1])
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 20_000, failure_persistence: None, ..Default::default() })]
+
+        #[test]
+        fn shortcut_equals_the_scan(
+            which in 0..LONG.len() + 1,
+            flips in proptest::collection::vec(proptest::prelude::any::<bool>(), 0..20),
+            edit in proptest::option::of((0usize..20, proptest::prelude::any::<u8>())),
+            tail in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::Just(b':'),
+                    proptest::prelude::Just(b' '),
+                    proptest::prelude::Just(b'\t'),
+                    proptest::prelude::Just(b'-'),
+                    proptest::prelude::Just(b'a'),
+                    proptest::prelude::any::<u8>(),
+                ],
+                0..4,
+            ),
+        ) {
+            // A known name (or a compact one), case flipped here and there, maybe one byte
+            // changed, then a few bytes.
+            let mut line = match LONG.get(which) {
+                Some(&(n, _)) => n.to_vec(),
+                None => vec![COMPACT[flips.len() % COMPACT.len()]],
+            };
+            for (b, flip) in line.iter_mut().zip(&flips) {
+                if *flip {
+                    *b ^= 0x20 * u8::from(b.is_ascii_alphabetic());
+                }
+            }
+            if let Some((i, b)) = edit {
+                let len = line.len();
+                if let Some(x) = line.get_mut(i % len) {
+                    *x = b;
+                }
+            }
+            line.extend_from_slice(&tail);
+            proptest::prop_assert_eq!(name_at_line_start(&line), scanned(&line));
+        }
     }
 }

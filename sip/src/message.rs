@@ -7,8 +7,8 @@ use std::ops::Range;
 use memchr::memchr;
 
 use crate::error::ParseError;
-use crate::header_name::HeaderName;
-use crate::lex::{is_lws, is_token, parse_dec};
+use crate::header_name::{name_at_line_start, HeaderName};
+use crate::lex::{is_lws, parse_dec};
 use crate::method::Method;
 use crate::start_line::{parse_start, RawStart, StartLine};
 
@@ -202,10 +202,7 @@ impl<'a> MessageSlot<'a> {
                     prev.folded = true;
                 }
                 _ => {
-                    let name_len = rest
-                        .iter()
-                        .position(|&b| !is_token(b))
-                        .unwrap_or(rest.len());
+                    let (name_len, name) = name_at_line_start(rest);
                     let mut j = name_len;
                     while matches!(rest.get(j), Some(b' ' | b'\t')) {
                         j += 1;
@@ -213,7 +210,6 @@ impl<'a> MessageSlot<'a> {
                     if name_len == 0 || rest.get(j) != Some(&b':') {
                         return Err(ParseError::BadHeader { line: line_no });
                     }
-                    let name = HeaderName::from_bytes(rest.get(..name_len).unwrap_or(&[]));
                     if name == HeaderName::ContentLength {
                         if cl_index.is_some() {
                             return Err(ParseError::DuplicateContentLength);
