@@ -143,22 +143,7 @@ fn tls_register_kept_alive_and_new_connection_per_request() {
     assert_eq!(r.n("errors_total"), 0, "{}", r.json);
     assert_eq!(r.n("connections"), 1);
     r.assert_consistent();
-    let r = load(
-        &[
-            "register",
-            "--transport",
-            "tls",
-            "--tls-insecure",
-            "--target",
-            &reg.addrs[0],
-            "--count",
-            "40",
-            "--in-flight",
-            "4",
-            "--tls-new-connection-per-request",
-        ],
-        LIMIT,
-    );
+    let r = per_request_tls(&reg.addrs[0], 40, 4, &[]);
     assert_eq!(r.status(200), 40, "{}", r.json);
     assert_eq!(r.n("connections"), 40, "{}", r.json);
     assert_eq!(r.n("errors_total"), 0, "{}", r.json);
@@ -167,49 +152,38 @@ fn tls_register_kept_alive_and_new_connection_per_request() {
     r.assert_consistent();
     // With many handshakes in flight too: more than the 8 tickets per server that rustls'
     // own client cache keeps (with it, most of these became full handshakes).
-    let r = load(
-        &[
-            "register",
-            "--transport",
-            "tls",
-            "--tls-insecure",
-            "--target",
-            &reg.addrs[0],
-            "--count",
-            "240",
-            "--in-flight",
-            "24",
-            "--tls-new-connection-per-request",
-        ],
-        LIMIT,
-    );
+    let r = per_request_tls(&reg.addrs[0], 240, 24, &[]);
     assert_eq!(r.status(200), 240, "{}", r.json);
     assert_eq!(r.n("connections"), 240, "{}", r.json);
     assert!(r.n("resumed_handshakes") >= 240 - 24, "{}", r.json);
     r.assert_consistent();
     // Without resumption every handshake is a full one.
-    let r = load(
-        &[
-            "register",
-            "--transport",
-            "tls",
-            "--tls-insecure",
-            "--target",
-            &reg.addrs[0],
-            "--count",
-            "40",
-            "--in-flight",
-            "4",
-            "--tls-new-connection-per-request",
-            "--tls-no-resumption",
-        ],
-        LIMIT,
-    );
+    let r = per_request_tls(&reg.addrs[0], 40, 4, &["--tls-no-resumption"]);
     assert_eq!(r.status(200), 40, "{}", r.json);
     assert_eq!(r.n("connections"), 40, "{}", r.json);
     assert_eq!(r.n("resumed_handshakes"), 0, "{}", r.json);
     assert_eq!(r.n("errors_total"), 0, "{}", r.json);
     r.assert_consistent();
+}
+
+/// `count` REGISTERs over TLS to `target`, each on a new connection, `in_flight` at a time.
+fn per_request_tls(target: &str, count: u32, in_flight: u32, extra: &[&str]) -> common::Run {
+    let (count, in_flight) = (count.to_string(), in_flight.to_string());
+    let mut args = vec![
+        "register",
+        "--transport",
+        "tls",
+        "--tls-insecure",
+        "--target",
+        target,
+        "--count",
+        &count,
+        "--in-flight",
+        &in_flight,
+        "--tls-new-connection-per-request",
+    ];
+    args.extend_from_slice(extra);
+    load(&args, LIMIT)
 }
 
 #[test]

@@ -555,14 +555,8 @@ mod tests {
         assert!(!HeaderName::Via.is_single_valued());
     }
 
-    /// The scan the shortcut of [`name_at_line_start`] stands in for.
-    fn scanned(rest: &[u8]) -> (usize, HeaderName) {
-        let n = rest
-            .iter()
-            .position(|&b| !is_token(b))
-            .unwrap_or(rest.len());
-        (n, HeaderName::from_bytes(&rest[..n]))
-    }
+    /// The scan the shortcut of [`name_at_line_start`] stands in for (its fallback).
+    use super::scan_name as scanned;
 
     const COMPACT: &[u8] = b"vftimlckseorux";
 
