@@ -12,7 +12,7 @@ use tokio::net::UdpSocket;
 use crate::counters::WorkerCounters;
 use crate::handle::TlsClientSlot;
 use crate::handoff::{hand_off, Peers};
-use crate::stream::{open_outbound, BufferPool, Refused, Registry};
+use crate::stream::{open_outbound, BufferPool, HandshakeTurns, Refused, Registry};
 use crate::{
     Action, ConnId, Counters, DropReason, FrameError, FrameLimits, Handler, Limits, Peer, Shutdown,
     Transport,
@@ -39,6 +39,8 @@ pub(crate) struct WorkerCtx<H> {
     pub peers: Peers,
     /// Client configuration for outbound TLS connections (the engine's reloadable slot).
     pub tls_client: TlsClientSlot,
+    /// TLS handshakes process their ClientHello one at a time, between other tasks.
+    pub handshake_turns: HandshakeTurns,
     /// This context itself, for spawning outbound connection tasks.
     me: Weak<WorkerCtx<H>>,
 }
@@ -121,6 +123,7 @@ impl<H> WorkerCtx<H> {
             stream_out: RefCell::new(Vec::new()),
             peers,
             tls_client,
+            handshake_turns: HandshakeTurns::new(),
             me,
         }
     }

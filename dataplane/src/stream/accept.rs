@@ -9,8 +9,11 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::server::Acceptor;
+use rustls::ServerConfig;
 use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::LazyConfigAcceptor;
 
 use super::conn::serve;
 use super::outbox::Outbox;
@@ -69,7 +72,7 @@ pub(crate) async fn accept_loop<H: Handler>(
             local,
             transport,
             // The configuration current now: a reload affects connections accepted after it.
-            tls.as_ref().map(|slot| TlsAcceptor::from(slot.load_full())),
+            tls.as_ref().map(|slot| slot.load_full()),
             proxy.is_some(),
         ));
     }
@@ -108,7 +111,7 @@ async fn connection<H: Handler>(
     mut remote: SocketAddr,
     local: SocketAddr,
     transport: Transport,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Arc<ServerConfig>>,
     proxy_protocol: bool,
 ) {
     if proxy_protocol {
@@ -154,8 +157,9 @@ async fn connection<H: Handler>(
     };
     match tls {
         None => serve(&ctx, tcp, peer, &outbox).await,
-        Some(acceptor) => {
-            match tokio::time::timeout(ctx.limits.header_timeout, acceptor.accept(tcp)).await {
+        Some(config) => {
+            let handshake = handshake(&ctx, tcp, config);
+            match tokio::time::timeout(ctx.limits.header_timeout, handshake).await {
                 Ok(Ok(stream)) => {
                     peer.tls_identity = client_identity(&ctx, &stream);
                     serve(&ctx, stream, peer, &outbox).await
@@ -170,12 +174,29 @@ async fn connection<H: Handler>(
     }
 }
 
+/// The server side of a TLS handshake. Reading the ClientHello costs little; its processing
+/// (key exchange, ticket or signature) waits for the worker's next handshake turn
+/// (`handshake_turns`), so that established connections are served in between.
+async fn handshake<H>(
+    ctx: &WorkerCtx<H>,
+    tcp: TcpStream,
+    config: Arc<ServerConfig>,
+) -> std::io::Result<TlsStream<TcpStream>> {
+    let start = LazyConfigAcceptor::new(Acceptor::default(), tcp).await?;
+    let turn = ctx.handshake_turns.turn().await;
+    // The ClientHello is processed here, synchronously; the rest of the handshake is I/O and
+    // the client's Finished.
+    let rest = start.into_stream(config);
+    drop(turn);
+    rest.await
+}
+
 /// The handler's identity for the client certificate of `stream` (verified by the listener's
 /// configuration during the handshake), if the client presented one. A panic in the handler
 /// counts as `HandlerPanic` and gives no identity.
 fn client_identity<H: Handler>(
     ctx: &WorkerCtx<H>,
-    stream: &tokio_rustls::server::TlsStream<TcpStream>,
+    stream: &TlsStream<TcpStream>,
 ) -> Option<Arc<[u8]>> {
     let leaf = stream.get_ref().1.peer_certificates()?.first()?;
     let asked = catch_unwind(AssertUnwindSafe(|| ctx.handler.tls_identity(leaf)));
