@@ -11,8 +11,9 @@
 //!
 //! Only the ClientHello step takes a turn. Waiting for bytes from the network holds none, so a
 //! handshake with a 100 ms round trip does not keep others from running; the client's Finished
-//! (a MAC check) needs none either. TLS 1.2's second expensive step (the client's key exchange)
-//! runs without a turn.
+//! (a MAC check) needs none either. Two expensive steps in the client's second flight run
+//! without a turn: the verification of a client certificate (listeners with `client_ca`) and,
+//! with TLS 1.2, the client's key exchange.
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
