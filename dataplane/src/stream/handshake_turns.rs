@@ -107,6 +107,53 @@ mod tests {
         });
     }
 
+    /// The same with the wake-up coming from the worker's I/O driver, as in the worker: a
+    /// datagram for an "established" socket arrives during step 0.
+    #[test]
+    fn a_socket_readable_during_a_step_is_served_before_the_next_step() {
+        run_local(async {
+            let turns = Rc::new(HandshakeTurns::new());
+            let log = Rc::new(RefCell::new(Vec::<String>::new()));
+            let established = tokio::net::UdpSocket::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let to = established.local_addr().expect("addr");
+            let sender = Rc::new(std::net::UdpSocket::bind("127.0.0.1:0").expect("bind"));
+            let reader = {
+                let log = log.clone();
+                spawn_local(async move {
+                    let mut b = [0u8; 8];
+                    let _ = established.recv(&mut b).await;
+                    log.borrow_mut().push("established".into());
+                })
+            };
+            tokio::task::yield_now().await; // the reader waits on its socket now
+            let handshakes: Vec<_> = (0..3)
+                .map(|i| {
+                    let (turns, log, sender) = (turns.clone(), log.clone(), sender.clone());
+                    spawn_local(async move {
+                        let _turn = turns.turn().await;
+                        log.borrow_mut().push(format!("step {i}"));
+                        if i == 0 {
+                            sender.send_to(b"x", to).expect("send");
+                            // the datagram is queued on the socket before the step ends
+                            std::thread::sleep(std::time::Duration::from_millis(20));
+                        }
+                    })
+                })
+                .collect();
+            for h in handshakes {
+                h.await.expect("handshake task");
+            }
+            reader.await.expect("reader task");
+            assert_eq!(
+                *log.borrow(),
+                ["step 0", "established", "step 1", "step 2"],
+                "the readable socket waited behind queued handshake steps"
+            );
+        });
+    }
+
     /// A handshake dropped while waiting for its turn (its timeout fired) does not keep the
     /// ones behind it waiting.
     #[test]
