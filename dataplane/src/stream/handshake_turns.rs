@@ -135,9 +135,9 @@ mod tests {
                         let _turn = turns.turn().await;
                         log.borrow_mut().push(format!("step {i}"));
                         if i == 0 {
+                            // over loopback the datagram is queued on the socket when
+                            // send_to returns, before the step ends
                             sender.send_to(b"x", to).expect("send");
-                            // the datagram is queued on the socket before the step ends
-                            std::thread::sleep(std::time::Duration::from_millis(20));
                         }
                     })
                 })
