@@ -66,6 +66,31 @@ mod tests {
         LocalSet::new().block_on(&rt, f);
     }
 
+    /// Spawns three handshakes that queue for turns and log their step; `during_step_0` runs
+    /// inside the first step. Returns once all three are done.
+    async fn three_steps(
+        turns: Rc<HandshakeTurns>,
+        log: Rc<RefCell<Vec<String>>>,
+        during_step_0: Rc<dyn Fn()>,
+    ) {
+        let handshakes: Vec<_> = (0..3)
+            .map(|i| {
+                let (turns, log, during_step_0) =
+                    (turns.clone(), log.clone(), during_step_0.clone());
+                spawn_local(async move {
+                    let _turn = turns.turn().await;
+                    log.borrow_mut().push(format!("step {i}"));
+                    if i == 0 {
+                        during_step_0();
+                    }
+                })
+            })
+            .collect();
+        for h in handshakes {
+            h.await.expect("handshake task");
+        }
+    }
+
     /// Three handshakes queue for turns; while the first runs its step, an established
     /// connection becomes ready. It must run before the second handshake's step, not after
     /// every queued one (which is what plain task order would do).
@@ -82,22 +107,8 @@ mod tests {
                     log.borrow_mut().push("established".into());
                 })
             };
-            let handshakes: Vec<_> = (0..3)
-                .map(|i| {
-                    let (turns, log, data) = (turns.clone(), log.clone(), data.clone());
-                    spawn_local(async move {
-                        let _turn = turns.turn().await;
-                        log.borrow_mut().push(format!("step {i}"));
-                        if i == 0 {
-                            // bytes arrive for the established connection during step 0
-                            data.notify_one();
-                        }
-                    })
-                })
-                .collect();
-            for h in handshakes {
-                h.await.expect("handshake task");
-            }
+            // bytes arrive for the established connection during step 0
+            three_steps(turns, log.clone(), Rc::new(move || data.notify_one())).await;
             established.await.expect("established task");
             assert_eq!(
                 *log.borrow(),
@@ -118,7 +129,7 @@ mod tests {
                 .await
                 .expect("bind");
             let to = established.local_addr().expect("addr");
-            let sender = Rc::new(std::net::UdpSocket::bind("127.0.0.1:0").expect("bind"));
+            let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
             let reader = {
                 let log = log.clone();
                 spawn_local(async move {
@@ -128,23 +139,12 @@ mod tests {
                 })
             };
             tokio::task::yield_now().await; // the reader waits on its socket now
-            let handshakes: Vec<_> = (0..3)
-                .map(|i| {
-                    let (turns, log, sender) = (turns.clone(), log.clone(), sender.clone());
-                    spawn_local(async move {
-                        let _turn = turns.turn().await;
-                        log.borrow_mut().push(format!("step {i}"));
-                        if i == 0 {
-                            // over loopback the datagram is queued on the socket when
-                            // send_to returns, before the step ends
-                            sender.send_to(b"x", to).expect("send");
-                        }
-                    })
-                })
-                .collect();
-            for h in handshakes {
-                h.await.expect("handshake task");
-            }
+                                            // over loopback the datagram is queued on the socket when send_to returns, before
+                                            // the step ends
+            let send = move || {
+                sender.send_to(b"x", to).expect("send");
+            };
+            three_steps(turns, log.clone(), Rc::new(send)).await;
             reader.await.expect("reader task");
             assert_eq!(
                 *log.borrow(),
