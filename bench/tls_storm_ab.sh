@@ -22,6 +22,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
+ARGS=("$@") # for OUT/command.txt (the option loop shifts them away)
 
 ROUNDS=4
 COUNT=15000
@@ -55,7 +56,7 @@ ensure_python
 build_release
 mkdir -p "$OUT/logs"
 machine_info >"$OUT/machine.txt"
-printf '%q ' "$0" "$@" >"$OUT/command.txt"
+printf '%q ' "$0" "${ARGS[@]}" >"$OUT/command.txt"
 CONFIG="$OUT/director.toml"
 director_config redirect "$BENCH_PORT" "$CONFIG"
 TICKS="$(getconf CLK_TCK)"
