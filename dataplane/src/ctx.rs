@@ -12,7 +12,8 @@ use tokio::net::UdpSocket;
 use crate::counters::WorkerCounters;
 use crate::handle::TlsClientSlot;
 use crate::handoff::{hand_off, Peers};
-use crate::stream::{open_outbound, BufferPool, HandshakeTurns, Refused, Registry};
+use crate::handshake_turns::HandshakeTurns;
+use crate::stream::{open_outbound, BufferPool, Refused, Registry};
 use crate::{
     Action, ConnId, Counters, DropReason, FrameError, FrameLimits, Handler, Limits, Peer, Shutdown,
     Transport,

@@ -24,6 +24,7 @@ mod framing;
 mod handle;
 mod handler;
 mod handoff;
+pub mod handshake_turns;
 pub mod proxy_protocol;
 mod shutdown;
 mod stream;

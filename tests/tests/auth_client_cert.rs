@@ -34,13 +34,22 @@ struct Setup {
 }
 
 fn client_config(server_ca: &Path, cert: Option<(&Path, &Path)>) -> Arc<rustls::ClientConfig> {
+    client_config_versions(server_ca, cert, rustls::DEFAULT_VERSIONS)
+}
+
+/// [`client_config`] offering only `versions`.
+fn client_config_versions(
+    server_ca: &Path,
+    cert: Option<(&Path, &Path)>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(server_ca).expect("ca") {
         roots.add(c.expect("ca cert")).expect("add");
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .expect("versions")
         .with_root_certificates(roots);
     let cfg = match cert {
@@ -145,6 +154,29 @@ fn tls_client_cert_mode_checks_the_certificate_identity_against_the_aor() {
         register_over_tls(&s, &s.stranger, "sip:alice@example.com"),
         None
     );
+}
+
+/// The same over TLS 1.2, where the client's second flight (its certificate, the key
+/// exchange) is processed under the worker's handshake turns.
+#[test]
+fn tls_1_2_clients_prove_their_identity_the_same_way() {
+    let s = setup("auth-cert-tls12", CERT_ONLY);
+    let tls12 = [&rustls::version::TLS12];
+    let (alice_cert, alice_key) = (s.dir.join("alice-cert.pem"), s.dir.join("alice-key.pem"));
+    let alice = client_config_versions(&s.server_ca.pem, Some((&alice_cert, &alice_key)), &tls12);
+    let anonymous = client_config_versions(&s.server_ca.pem, None, &tls12);
+    for round in 0..3 {
+        assert_eq!(
+            register_over_tls(&s, &alice, "sip:alice@example.com"),
+            Some(301),
+            "round {round}"
+        );
+        assert_eq!(
+            register_over_tls(&s, &anonymous, "sip:alice@example.com"),
+            Some(403),
+            "round {round}: no certificate"
+        );
+    }
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::server::Acceptor;
-use rustls::ServerConfig;
+use rustls::{HandshakeKind, ProtocolVersion, ServerConfig};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::LazyConfigAcceptor;
@@ -20,6 +20,7 @@ use super::outbox::Outbox;
 use super::proxy_header::{read_proxy_header, HeaderError};
 use crate::ctx::WorkerCtx;
 use crate::handle::TlsSlot;
+use crate::handshake_turns::TurnTaking;
 use crate::{ConnId, DropReason, Handler, Peer, ProxyProtocol, Transport};
 
 /// Accepts until shutdown; each connection becomes a local task.
@@ -176,19 +177,34 @@ async fn connection<H: Handler>(
 
 /// The server side of a TLS handshake. Reading the ClientHello costs little; its processing
 /// (key exchange, ticket or signature) waits for the worker's next handshake turn
-/// (`handshake_turns`), so that established connections are served in between.
+/// (`handshake_turns`), so that established connections are served in between. What the
+/// client sends next takes turns too unless it is a resumed TLS 1.3 handshake's Finished (a
+/// MAC check): after a full handshake it may carry a client certificate to verify (listeners
+/// with `client_ca`), with TLS 1.2 the client key exchange, after a HelloRetryRequest a second
+/// ClientHello.
 async fn handshake<H>(
     ctx: &WorkerCtx<H>,
     tcp: TcpStream,
     config: Arc<ServerConfig>,
-) -> std::io::Result<TlsStream<TcpStream>> {
-    let start = LazyConfigAcceptor::new(Acceptor::default(), tcp).await?;
+) -> std::io::Result<TlsStream<TurnTaking>> {
+    let start = LazyConfigAcceptor::new(Acceptor::default(), TurnTaking::new(tcp)).await?;
     let turn = ctx.handshake_turns.turn().await;
     // The ClientHello is processed here, synchronously; the rest of the handshake is I/O and
-    // the client's Finished.
-    let rest = start.into_stream(config);
+    // the client's second flight.
+    let mut cheap_rest = false;
+    let mut rest = start.into_stream_with(config, |conn| {
+        cheap_rest = conn.protocol_version() == Some(ProtocolVersion::TLSv1_3)
+            && conn.handshake_kind() == Some(HandshakeKind::Resumed);
+    });
     drop(turn);
-    rest.await
+    if !cheap_rest {
+        if let Some(tcp) = rest.get_mut() {
+            tcp.take_turns(&ctx.handshake_turns);
+        }
+    }
+    let mut stream = rest.await?;
+    stream.get_mut().0.stop_turns();
+    Ok(stream)
 }
 
 /// The handler's identity for the client certificate of `stream` (verified by the listener's
@@ -196,7 +212,7 @@ async fn handshake<H>(
 /// counts as `HandlerPanic` and gives no identity.
 fn client_identity<H: Handler>(
     ctx: &WorkerCtx<H>,
-    stream: &TlsStream<TcpStream>,
+    stream: &TlsStream<TurnTaking>,
 ) -> Option<Arc<[u8]>> {
     let leaf = stream.get_ref().1.peer_certificates()?.first()?;
     let asked = catch_unwind(AssertUnwindSafe(|| ctx.handler.tls_identity(leaf)));

@@ -21,6 +21,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::handshake_turns::TurnTaking;
 use tokio::time::Instant;
 
 use super::outbox::Outbox;
@@ -48,9 +50,9 @@ impl OverTcp for TcpStream {
     }
 }
 
-impl OverTcp for tokio_rustls::server::TlsStream<TcpStream> {
+impl OverTcp for tokio_rustls::server::TlsStream<TurnTaking> {
     fn tcp(&self) -> &TcpStream {
-        self.get_ref().0
+        self.get_ref().0.get_ref()
     }
 }
 
