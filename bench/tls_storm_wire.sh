@@ -9,7 +9,10 @@
 # slowest 1 % of answers were pending: idle means the request had not reached the director's
 # socket yet (docs/performance.md, "Handshakes take turns").
 #
-# Usage: bench/tls_storm_wire.sh [--rounds N] [--count N] [--full] [--out DIR]
+# With --loadgen-b ARGS, every round runs a second storm with these extra loadgen arguments
+# (e.g. "--no-handshake-turns"), so the two can be compared side by side.
+#
+# Usage: bench/tls_storm_wire.sh [--rounds N] [--count N] [--full] [--loadgen-b ARGS] [--out DIR]
 # Writes OUT/round-N.txt (the analysis), OUT/logs/ (loadgen JSON, director log, the capture);
 # needs root for tcpdump and perf. Environment: DIRECTOR, BENCH_PORT, ...: bench/lib/common.sh.
 set -euo pipefail
@@ -23,12 +26,14 @@ ARGS=("$@") # for OUT/command.txt (the option loop shifts them away)
 ROUNDS=3
 COUNT=10000
 FULL=0
+LOADGEN_B=""
 OUT=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
     --rounds) ROUNDS="$2"; shift 2 ;;
     --count) COUNT="$2"; shift 2 ;;
     --full) FULL=1; shift ;;
+    --loadgen-b) LOADGEN_B="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown option $1" ;;
@@ -57,10 +62,11 @@ ROOT=() # tcpdump and perf: $! must be their own pid (sudo passes the signal on)
 STORM_EXTRA=()
 [[ "$FULL" == 1 ]] && STORM_EXTRA=(--tls-no-resumption)
 
-# run_one ROUND: one storm with the capture and the scheduler recording
+# run_one ROUND VARIANT [EXTRA...]: one storm with the capture and the scheduler recording
 run_one() {
-    local round="$1" pid tcpd sched offset name="round-$1"
-    local -a pre
+    local round="$1" pid tcpd sched offset name="round-$1$2"
+    shift 2
+    local -a pre extra=("$@")
     port_free "$BENCH_PORT" || die "port $BENCH_PORT busy (set BENCH_PORT)"
     mapfile -t pre < <(cpu_prefix "$BENCH_TARGET_CPUS")
     "${pre[@]}" env DIRECTOR_LOG=warn "$DIRECTOR" --config "$CONFIG" --workers 1 >"$OUT/logs/$name.log" 2>&1 &
@@ -80,7 +86,7 @@ run_one() {
     sleep 1 # tcpdump and perf are recording
     "${pre[@]}" "$LOADGEN" register --target "127.0.0.1:$BENCH_PORT" --transport tls \
         --tls-insecure --threads 1 --quiet --expect 301 --count "$COUNT" --users 100000 \
-        --in-flight 64 --tls-new-connection-per-request --source-ips 64 "${STORM_EXTRA[@]}" \
+        --in-flight 64 --tls-new-connection-per-request --source-ips 64 "${STORM_EXTRA[@]}" "${extra[@]}" \
         --json "$OUT/logs/$name.json" >/dev/null 2>&1 || log "round $round: loadgen exited with $?"
     wait "$sched" || log "round $round: perf exited with $?"
     sleep 0.5
@@ -103,11 +109,15 @@ PY
             --sched "$OUT/logs/$name.sched.txt" --offset "$offset" --cpu "$BENCH_TARGET_CPUS"
     } >"$OUT/$name.txt"
     rm -f "$OUT/logs/$name.cap.txt" "$OUT/logs/$name.sched"
-    log "round $round:"
+    log "round $round${extra[*]:+ (loadgen ${extra[*]})}:"
     cat "$OUT/$name.txt" >&2
 }
 
 for round in $(seq "$ROUNDS"); do
-    run_one "$round"
+    run_one "$round" ""
+    if [[ -n "$LOADGEN_B" ]]; then
+        # shellcheck disable=SC2086 # the arguments are meant to be split
+        run_one "$round" -b $LOADGEN_B
+    fi
 done
 log "wrote $OUT/round-*.txt"

@@ -180,6 +180,11 @@ pub struct LoadArgs {
     /// is a full one; the report counts resumed handshakes either way.
     #[arg(long)]
     pub tls_no_resumption: bool,
+    /// TLS: let handshakes run their expensive steps whenever ready, instead of one at a time
+    /// per thread after the answers that have arrived are read (the default, so that the
+    /// latency measured on other connections is not the client's own handshake work).
+    #[arg(long)]
+    pub no_handshake_turns: bool,
 }
 
 /// Options of `echo`.

@@ -131,6 +131,8 @@ pub struct Plan {
     pub tls: Option<TlsPlan>,
     /// A new TCP/TLS connection per request.
     pub new_conn_per_request: bool,
+    /// TLS handshakes take a thread's handshake turns (`dataplane::handshake_turns`).
+    pub handshake_turns: bool,
     /// The process-wide time origin.
     pub epoch: Instant,
 }
@@ -269,6 +271,7 @@ impl Plan {
             run_id,
             tls,
             new_conn_per_request: a.new_connection_per_request && a.transport != Transport::Udp,
+            handshake_turns: !a.no_handshake_turns,
             epoch: Instant::now(),
         })
     }

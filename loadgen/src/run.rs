@@ -40,6 +40,7 @@ fn worker(t: usize, plan: Arc<Plan>, total: Arc<Mutex<Stats>>, control: Arc<Cont
     };
     let local = tokio::task::LocalSet::new();
     let stats = Rc::new(RefCell::new(Stats::new()));
+    let turns = dataplane::handshake_turns::HandshakeTurns::new();
     local.block_on(&rt, async {
         let mut handles = Vec::new();
         for k in plan.sockets_of(t) {
@@ -48,7 +49,8 @@ fn worker(t: usize, plan: Arc<Plan>, total: Arc<Mutex<Stats>>, control: Arc<Cont
             handles.push(match plan.transport {
                 Transport::Udp => tokio::task::spawn_local(crate::udp_client::run(p, share, s, c)),
                 Transport::Tcp | Transport::Tls => {
-                    tokio::task::spawn_local(crate::stream_client::run(p, share, s, c))
+                    let turns = turns.clone();
+                    tokio::task::spawn_local(crate::stream_client::run(p, share, s, c, turns))
                 }
             });
         }

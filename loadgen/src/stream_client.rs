@@ -8,6 +8,7 @@ use crate::plan::{Plan, Share};
 use crate::session::{Control, Session};
 use crate::stats::Stats;
 use crate::wire;
+use dataplane::handshake_turns::{HandshakeTurns, TurnTaking};
 use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
@@ -41,8 +42,17 @@ async fn connect_tcp(plan: &Plan, share: &Share) -> io::Result<TcpStream> {
     Ok(s)
 }
 
-/// Runs one connection slot's share of the load to completion.
-pub async fn run(plan: Arc<Plan>, share: Share, stats: Rc<RefCell<Stats>>, control: Arc<Control>) {
+/// Runs one connection slot's share of the load to completion. TLS handshakes take the
+/// thread's `turns` for their expensive steps (unless the plan says not to): building the
+/// ClientHello (key shares) and processing the server's flight (key exchange, certificate
+/// verification) wait until the answers that have arrived on other connections are read.
+pub async fn run(
+    plan: Arc<Plan>,
+    share: Share,
+    stats: Rc<RefCell<Stats>>,
+    control: Arc<Control>,
+    turns: HandshakeTurns,
+) {
     let placeholder = match share.source {
         Some(ip) => SocketAddr::new(ip, 0).to_string(),
         None => "127.0.0.1:0".to_string(),
@@ -77,8 +87,20 @@ pub async fn run(plan: Arc<Plan>, share: Share, stats: Rc<RefCell<Stats>>, contr
         let outcome = match (&plan.transport, &plan.tls) {
             (Transport::Tls, Some(tls)) => {
                 let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
-                match connector.connect(tls.server_name.clone(), tcp).await {
-                    Ok(s) => {
+                let mut tcp = TurnTaking::new(tcp);
+                let turn = match plan.handshake_turns {
+                    true => {
+                        tcp.take_turns(&turns);
+                        Some(turns.turn().await)
+                    }
+                    false => None,
+                };
+                // the ClientHello is built here, synchronously
+                let connecting = connector.connect(tls.server_name.clone(), tcp);
+                drop(turn);
+                match connecting.await {
+                    Ok(mut s) => {
+                        s.get_mut().0.stop_turns();
                         {
                             let mut st = sess.stats().borrow_mut();
                             st.connections += 1;

@@ -164,6 +164,12 @@ fn tls_register_kept_alive_and_new_connection_per_request() {
     assert_eq!(r.n("resumed_handshakes"), 0, "{}", r.json);
     assert_eq!(r.n("errors_total"), 0, "{}", r.json);
     r.assert_consistent();
+    // Handshakes that do not take turns reach the same.
+    let r = per_request_tls(&reg.addrs[0], 40, 4, &["--no-handshake-turns"]);
+    assert_eq!(r.status(200), 40, "{}", r.json);
+    assert_eq!(r.n("connections"), 40, "{}", r.json);
+    assert_eq!(r.n("errors_total"), 0, "{}", r.json);
+    r.assert_consistent();
 }
 
 /// `count` REGISTERs over TLS to `target`, each on a new connection, `in_flight` at a time.
