@@ -36,35 +36,64 @@ use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// One thread's handshake turns. Cloning gives another handle to the same turns.
+///
+/// Two kinds: a handshake *starting* (a ClientHello to process or to build) and one
+/// *finishing* (the peer's next flight). Finishing steps go first: starting ones queue at
+/// `gate` one at a time before they queue at `run`, so a finishing step waits for at most the
+/// step being run, one starting step and the finishing steps ahead of it, never for every
+/// handshake that has begun since. Otherwise a client's Finished, and the request sent with it,
+/// would wait behind the whole queue of new handshakes.
 #[derive(Debug, Clone)]
 pub struct HandshakeTurns {
-    one: Arc<Semaphore>,
+    run: Arc<Semaphore>,
+    gate: Arc<Semaphore>,
 }
 
 /// A held turn; the next waiting handshake may start once it is dropped.
 #[derive(Debug)]
 pub struct Turn {
-    _permit: Option<OwnedSemaphorePermit>,
+    _run: Option<OwnedSemaphorePermit>,
+    _gate: Option<OwnedSemaphorePermit>,
 }
 
 impl HandshakeTurns {
     pub fn new() -> Self {
         HandshakeTurns {
-            one: Arc::new(Semaphore::new(1)),
+            run: Arc::new(Semaphore::new(1)),
+            gate: Arc::new(Semaphore::new(1)),
         }
     }
 
-    /// Waits until no other handshake step runs (first come, first served), then lets every
-    /// task that is ready at that moment run first. Cancel-safe: a connection dropped while
-    /// waiting (timeout, shutdown) gives up its place.
+    /// A turn for a handshake's first step: waits until no other step runs and no finishing
+    /// step waits (first come, first served among starting steps), then lets every task that
+    /// is ready at that moment run first. Cancel-safe: a connection dropped while waiting
+    /// (timeout, shutdown) gives up its place.
     pub fn turn(&self) -> impl Future<Output = Turn> + 'static {
-        let one = self.one.clone();
+        let (run, gate) = (self.run.clone(), self.gate.clone());
         async move {
-            // The semaphore is never closed; were it, handshakes would go on without turns.
-            let permit = one.acquire_owned().await.ok();
+            // The semaphores are never closed; were they, handshakes would go on without turns.
+            let gate = gate.acquire_owned().await.ok();
+            let run = run.acquire_owned().await.ok();
             // Deferred until the thread has polled its sockets: what they woke runs before us.
             tokio::task::yield_now().await;
-            Turn { _permit: permit }
+            Turn {
+                _run: run,
+                _gate: gate,
+            }
+        }
+    }
+
+    /// A turn for a later step of a handshake already under way: ahead of the starting steps
+    /// still waiting (see the type's documentation); otherwise as [`HandshakeTurns::turn`].
+    pub fn finishing_turn(&self) -> impl Future<Output = Turn> + 'static {
+        let run = self.run.clone();
+        async move {
+            let run = run.acquire_owned().await.ok();
+            tokio::task::yield_now().await;
+            Turn {
+                _run: run,
+                _gate: None,
+            }
         }
     }
 }
@@ -157,7 +186,7 @@ impl TurnTaking {
                 // end of stream: nothing to process, no turn needed
                 Ok(0) => return Poll::Ready(Ok(())),
                 Ok(_) => {
-                    let turn = turns.turn();
+                    let turn = turns.finishing_turn();
                     self.state = TurnState::Waiting(Box::pin(turn));
                 }
                 // the read reports it
@@ -475,6 +504,47 @@ mod tests {
             conn.stop_turns();
             let free = tokio::time::timeout(SOON, turns.turn()).await;
             assert!(free.is_ok(), "stop_turns kept the turn");
+        });
+    }
+
+    /// A finishing step asked for while starting steps queue runs right after the step being
+    /// run and at most one starting step, not after the whole queue.
+    #[test]
+    fn a_finishing_step_goes_ahead_of_queued_starting_steps() {
+        run_local(async {
+            let turns = HandshakeTurns::new();
+            let log = Rc::new(RefCell::new(Vec::<String>::new()));
+            let first = turns.turn().await;
+            let starting: Vec<_> = (1..=4)
+                .map(|i| {
+                    let (turns, log) = (turns.clone(), log.clone());
+                    spawn_local(async move {
+                        let _turn = turns.turn().await;
+                        log.borrow_mut().push(format!("start {i}"));
+                    })
+                })
+                .collect();
+            tokio::task::yield_now().await; // the four queue
+            let finishing = {
+                let (turns, log) = (turns.clone(), log.clone());
+                spawn_local(async move {
+                    let _turn = turns.finishing_turn().await;
+                    log.borrow_mut().push("finish".into());
+                })
+            };
+            tokio::task::yield_now().await;
+            drop(first);
+            finishing.await.expect("finishing task");
+            for s in starting {
+                s.await.expect("starting task");
+            }
+            let log = log.borrow();
+            let at = log.iter().position(|l| l == "finish").expect("finished");
+            assert!(
+                at <= 1,
+                "the finishing step waited behind {at} starting steps: {log:?}"
+            );
+            assert_eq!(log.len(), 5, "{log:?}");
         });
     }
 }
