@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::handle::TlsSlot;
+use crate::handle::{ListenerTls, TlsSlot};
 use crate::{EngineError, ListenerSpec, ProxyProtocol, Transport};
 
 /// Socket buffer size asked for on UDP sockets (best effort).
@@ -56,7 +56,12 @@ pub(crate) fn bind_listener(
     Ok(BoundListener {
         transport: spec.transport,
         addr,
-        tls: spec.tls.clone().map(|c| Arc::new(ArcSwap::new(c))),
+        tls: spec.tls.clone().map(|c| {
+            Arc::new(ListenerTls {
+                config: ArcSwap::new(c),
+                asks_client_certs: spec.asks_client_certs,
+            })
+        }),
         sockets,
         proxy_protocol: match spec.transport {
             Transport::Udp => None,

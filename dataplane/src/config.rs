@@ -17,6 +17,12 @@ pub struct ListenerSpec {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Require a PROXY protocol header (v1 or v2) on every connection (TCP and TLS only).
     pub proxy_protocol: Option<ProxyProtocol>,
+    /// TLS: whether this listener's configurations (now and after reloads) ask clients for a
+    /// certificate. A scheduling hint only: a full TLS 1.3 handshake then has the client's
+    /// second flight processed under a handshake turn (it may carry a certificate to verify);
+    /// without, that flight is a Finished and runs at once. Wrong either way, handshakes still
+    /// complete the same; only the order of work on the worker differs.
+    pub asks_client_certs: bool,
 }
 
 /// PROXY protocol on a stream listener: every connection must start with a v1 or v2 header,
@@ -44,6 +50,7 @@ impl ListenerSpec {
             transport,
             tls: None,
             proxy_protocol: None,
+            asks_client_certs: false,
         }
     }
 
@@ -54,7 +61,15 @@ impl ListenerSpec {
             transport: Transport::Tls,
             tls: Some(config),
             proxy_protocol: None,
+            asks_client_certs: false,
         }
+    }
+
+    /// Marks a TLS listener whose configurations ask clients for certificates (see
+    /// [`ListenerSpec::asks_client_certs`]).
+    pub fn with_client_certs(mut self) -> Self {
+        self.asks_client_certs = true;
+        self
     }
 
     /// Requires a PROXY protocol header from peers within `trusted` (empty: any peer).

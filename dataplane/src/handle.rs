@@ -12,7 +12,16 @@ use crate::{Counters, EngineError, Transport};
 /// The live server configuration of one TLS listener, shared by every worker's accept loop.
 /// Each accepted connection handshakes with the configuration current at accept time, so a
 /// store affects new connections only.
-pub(crate) type TlsSlot = Arc<ArcSwap<rustls::ServerConfig>>;
+pub(crate) type TlsSlot = Arc<ListenerTls>;
+
+/// What a TLS listener's connections handshake with.
+#[derive(Debug)]
+pub(crate) struct ListenerTls {
+    /// The configuration new handshakes use (replaced by reloads).
+    pub config: ArcSwap<rustls::ServerConfig>,
+    /// [`crate::ListenerSpec::asks_client_certs`].
+    pub asks_client_certs: bool,
+}
 
 /// The live client configuration of outbound TLS connections, shared by every worker. Each new
 /// outbound connection handshakes with the configuration current when it is opened; `None`:
@@ -67,7 +76,7 @@ impl EngineHandle {
             Some(ListenerEntry {
                 tls: Some(slot), ..
             }) => {
-                slot.store(config);
+                slot.config.store(config);
                 Ok(())
             }
             Some(l) => Err(EngineError::NotTls(l.addr)),
@@ -96,7 +105,7 @@ impl EngineHandle {
             .get(index)?
             .tls
             .as_ref()
-            .map(|s| s.load_full())
+            .map(|s| s.config.load_full())
     }
 
     /// Replaces the client configuration of outbound TLS connections (`Action::Send` over TLS,

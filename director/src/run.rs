@@ -53,7 +53,11 @@ fn listener_specs(config: &Config) -> Result<Vec<ListenerSpec>, RunError> {
         .map(|l| {
             let spec = match (l.transport, &l.tls) {
                 (Transport::Tls, Some(files)) => {
-                    ListenerSpec::tls(l.address, tls::server_config(files)?)
+                    let spec = ListenerSpec::tls(l.address, tls::server_config(files)?);
+                    match files.client_ca {
+                        Some(_) => spec.with_client_certs(),
+                        None => spec,
+                    }
                 }
                 (Transport::Udp, _) => ListenerSpec::plain(l.address, dataplane::Transport::Udp),
                 // Validation guarantees TLS listeners have files; treat a stray one as TCP-free.

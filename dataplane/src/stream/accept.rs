@@ -73,7 +73,8 @@ pub(crate) async fn accept_loop<H: Handler>(
             local,
             transport,
             // The configuration current now: a reload affects connections accepted after it.
-            tls.as_ref().map(|slot| slot.load_full()),
+            tls.as_ref()
+                .map(|slot| (slot.config.load_full(), slot.asks_client_certs)),
             proxy.is_some(),
         ));
     }
@@ -112,7 +113,7 @@ async fn connection<H: Handler>(
     mut remote: SocketAddr,
     local: SocketAddr,
     transport: Transport,
-    tls: Option<Arc<ServerConfig>>,
+    tls: Option<(Arc<ServerConfig>, bool)>,
     proxy_protocol: bool,
 ) {
     if proxy_protocol {
@@ -158,8 +159,8 @@ async fn connection<H: Handler>(
     };
     match tls {
         None => serve(&ctx, tcp, peer, &outbox).await,
-        Some(config) => {
-            let handshake = handshake(&ctx, tcp, config);
+        Some((config, asks_client_certs)) => {
+            let handshake = handshake(&ctx, tcp, config, asks_client_certs);
             match tokio::time::timeout(ctx.limits.header_timeout, handshake).await {
                 Ok(Ok(stream)) => {
                     peer.tls_identity = client_identity(&ctx, &stream);
@@ -178,14 +179,14 @@ async fn connection<H: Handler>(
 /// The server side of a TLS handshake. Reading the ClientHello costs little; its processing
 /// (key exchange, ticket or signature) waits for the worker's next handshake turn
 /// (`handshake_turns`), so that established connections are served in between. What the
-/// client sends next takes turns too unless it is a resumed TLS 1.3 handshake's Finished (a
-/// MAC check): after a full handshake it may carry a client certificate to verify (listeners
-/// with `client_ca`), with TLS 1.2 the client key exchange, after a HelloRetryRequest a second
-/// ClientHello.
+/// client sends next takes turns too where it is more than a Finished (a MAC check): a client
+/// certificate to verify (`asks_client_certs`: a full handshake on a listener that asks for
+/// one), TLS 1.2's client key exchange, and after a HelloRetryRequest a second ClientHello.
 async fn handshake<H>(
     ctx: &WorkerCtx<H>,
     tcp: TcpStream,
     config: Arc<ServerConfig>,
+    asks_client_certs: bool,
 ) -> std::io::Result<TlsStream<TurnTaking>> {
     let start = LazyConfigAcceptor::new(Acceptor::default(), TurnTaking::new(tcp)).await?;
     let turn = ctx.handshake_turns.turn().await;
@@ -193,8 +194,11 @@ async fn handshake<H>(
     // the client's second flight.
     let mut cheap_rest = false;
     let mut rest = start.into_stream_with(config, |conn| {
-        cheap_rest = conn.protocol_version() == Some(ProtocolVersion::TLSv1_3)
-            && conn.handshake_kind() == Some(HandshakeKind::Resumed);
+        cheap_rest = !rest_takes_turns(
+            conn.protocol_version(),
+            conn.handshake_kind(),
+            asks_client_certs,
+        );
     });
     drop(turn);
     if !cheap_rest {
@@ -205,6 +209,23 @@ async fn handshake<H>(
     let mut stream = rest.await?;
     stream.get_mut().0.stop_turns();
     Ok(stream)
+}
+
+/// Whether what the client sends after its first ClientHello, as the server's answer left the
+/// handshake, is worth a handshake turn: anything but a Finished (after a resumption, TLS 1.2
+/// or 1.3, or a full TLS 1.3 handshake on a listener that does not ask for a certificate).
+fn rest_takes_turns(
+    version: Option<ProtocolVersion>,
+    kind: Option<HandshakeKind>,
+    asks_client_certs: bool,
+) -> bool {
+    let tls13 = version == Some(ProtocolVersion::TLSv1_3);
+    match kind {
+        Some(HandshakeKind::Resumed) => false,
+        Some(HandshakeKind::Full) if tls13 => asks_client_certs,
+        // TLS 1.2's key exchange; a second ClientHello after a HelloRetryRequest; unknown
+        _ => true,
+    }
 }
 
 /// The handler's identity for the client certificate of `stream` (verified by the listener's
@@ -220,4 +241,34 @@ fn client_identity<H: Handler>(
         ctx.stats().add_dropped(DropReason::HandlerPanic, 1);
         None
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rest_takes_turns;
+    use rustls::{HandshakeKind, ProtocolVersion};
+
+    #[test]
+    fn only_a_finished_goes_without_a_turn() {
+        let (v12, v13) = (
+            Some(ProtocolVersion::TLSv1_2),
+            Some(ProtocolVersion::TLSv1_3),
+        );
+        let (full, resumed) = (Some(HandshakeKind::Full), Some(HandshakeKind::Resumed));
+        let hrr = Some(HandshakeKind::FullWithHelloRetryRequest);
+        assert!(!rest_takes_turns(v13, resumed, false));
+        assert!(
+            !rest_takes_turns(v13, resumed, true),
+            "a resumption sends no certificate"
+        );
+        assert!(!rest_takes_turns(v13, full, false));
+        assert!(rest_takes_turns(v13, full, true), "a certificate to verify");
+        assert!(rest_takes_turns(v13, hrr, false), "a second ClientHello");
+        assert!(
+            rest_takes_turns(v12, full, false),
+            "the client key exchange"
+        );
+        assert!(!rest_takes_turns(v12, resumed, false), "a TLS 1.2 resumption's Finished");
+        assert!(rest_takes_turns(None, None, false));
+    }
 }
