@@ -185,6 +185,20 @@ pub struct LoadArgs {
     /// latency measured on other connections is not the client's own handshake work).
     #[arg(long)]
     pub no_handshake_turns: bool,
+    /// TLS: offer only this protocol version (1.2 or 1.3) [default: both; servers pick 1.3].
+    #[arg(long, value_name = "VERSION")]
+    pub tls_version: Option<TlsVersion>,
+}
+
+/// A TLS protocol version the client may be limited to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TlsVersion {
+    /// TLS 1.2 (ECDHE key exchange, session ids and tickets as TLS 1.2 has them).
+    #[value(name = "1.2")]
+    V1_2,
+    /// TLS 1.3.
+    #[value(name = "1.3")]
+    V1_3,
 }
 
 /// Options of `echo`.

@@ -57,6 +57,7 @@ fn load(command: &str, method: Method, a: &LoadArgs) -> i32 {
             a.tls_server_name.as_deref(),
             a.client_cert.as_deref().zip(a.client_key.as_deref()),
             !a.tls_no_resumption,
+            a.tls_version,
         ) {
             Ok(t) => Some(t),
             Err(e) => {

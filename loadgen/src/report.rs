@@ -73,6 +73,8 @@ pub struct Summary {
     pub connections: u64,
     /// Of those, TLS connections whose handshake resumed a session.
     pub resumed_handshakes: u64,
+    /// Of those, TLS connections that negotiated TLS 1.2 (the rest TLS 1.3).
+    pub tls12_handshakes: u64,
     /// Errors by kind.
     pub errors: Errors,
     /// Sum of the error kinds.
@@ -167,6 +169,7 @@ impl Summary {
             verified: s.verified,
             connections: s.connections,
             resumed_handshakes: s.resumed,
+            tls12_handshakes: s.tls12,
             errors: s.errors,
             errors_total: s.errors.total(),
             mismatch_samples: s.mismatch_samples.clone(),
@@ -212,10 +215,12 @@ impl Summary {
         }
         if self.connections > 0 && self.transport == "tls" {
             o += &format!(
-                "  connections  {} ({} TLS handshakes resumed, {} full)\n",
+                "  connections  {} ({} TLS handshakes resumed, {} full; {} TLS 1.2, {} TLS 1.3)\n",
                 self.connections,
                 self.resumed_handshakes,
-                self.connections - self.resumed_handshakes.min(self.connections)
+                self.connections - self.resumed_handshakes.min(self.connections),
+                self.tls12_handshakes,
+                self.connections - self.tls12_handshakes.min(self.connections)
             );
         } else if self.connections > 0 {
             o += &format!("  connections  {}\n", self.connections);

@@ -76,6 +76,8 @@ pub struct Stats {
     pub connections: u64,
     /// TLS connections whose handshake resumed an earlier session (the rest were full).
     pub resumed: u64,
+    /// TLS connections that negotiated TLS 1.2 (the rest TLS 1.3).
+    pub tls12: u64,
     /// Errors by kind.
     pub errors: Errors,
     /// First few verify mismatches, described.
@@ -105,6 +107,7 @@ impl Stats {
             verified: 0,
             connections: 0,
             resumed: 0,
+            tls12: 0,
             errors: Errors::default(),
             mismatch_samples: Vec::new(),
             latency,
@@ -157,6 +160,7 @@ impl Stats {
         self.verified += o.verified;
         self.connections += o.connections;
         self.resumed += o.resumed;
+        self.tls12 += o.tls12;
         self.errors.add(&o.errors);
         for s in &o.mismatch_samples {
             if self.mismatch_samples.len() < MAX_SAMPLES {
@@ -189,6 +193,7 @@ impl Stats {
         self.verified = 0;
         self.connections = 0;
         self.resumed = 0;
+        self.tls12 = 0;
         self.errors = Errors::default();
         self.mismatch_samples.clear();
         self.latency.reset();

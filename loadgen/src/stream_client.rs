@@ -104,8 +104,12 @@ pub async fn run(
                         {
                             let mut st = sess.stats().borrow_mut();
                             st.connections += 1;
-                            let kind = s.get_ref().1.handshake_kind();
+                            let conn = s.get_ref().1;
+                            let kind = conn.handshake_kind();
                             st.resumed += u64::from(kind == Some(rustls::HandshakeKind::Resumed));
+                            let v12 =
+                                conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_2);
+                            st.tls12 += u64::from(v12);
                         }
                         drive(&mut sess, s, &mut wbuf, &mut rbuf).await
                     }

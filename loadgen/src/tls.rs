@@ -3,6 +3,7 @@
 //! the `--certificate`/`--private-key` files), which may require client certificates signed by
 //! the `--client-ca` file.
 
+use crate::cli::TlsVersion;
 use crate::plan::TlsPlan;
 use crate::tls_sessions::TicketPool;
 use director::health::tls_client::AcceptAny;
@@ -19,7 +20,8 @@ fn provider() -> Arc<CryptoProvider> {
 
 /// Client settings for `target`: `insecure` accepts any certificate, else the CAs in `ca`;
 /// `client_auth` is a certificate chain and key file to present when the server asks;
-/// `resumption` false offers no session to resume (every handshake is a full one).
+/// `resumption` false offers no session to resume (every handshake is a full one); `version`
+/// limits the client to one protocol version (default: TLS 1.2 and 1.3).
 pub fn client(
     target: SocketAddr,
     insecure: bool,
@@ -27,9 +29,15 @@ pub fn client(
     server_name: Option<&str>,
     client_auth: Option<(&Path, &Path)>,
     resumption: bool,
+    version: Option<TlsVersion>,
 ) -> Result<TlsPlan, String> {
+    let versions: &[&rustls::SupportedProtocolVersion] = match version {
+        None => rustls::DEFAULT_VERSIONS,
+        Some(TlsVersion::V1_2) => &[&rustls::version::TLS12],
+        Some(TlsVersion::V1_3) => &[&rustls::version::TLS13],
+    };
     let builder = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .map_err(|e| format!("TLS: {e}"))?;
     let wants = if insecure {
         builder

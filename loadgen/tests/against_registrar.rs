@@ -149,7 +149,18 @@ fn tls_register_kept_alive_and_new_connection_per_request() {
     assert_eq!(r.n("errors_total"), 0, "{}", r.json);
     // The server keeps sessions, so after the first handshake of each slot the client resumes.
     assert_eq!(r.n("resumed_handshakes"), 36, "{}", r.json);
+    assert_eq!(r.n("tls12_handshakes"), 0, "{}", r.json);
     r.assert_consistent();
+    // Limited to TLS 1.2, every handshake is one, and they resume TLS 1.2 sessions.
+    let r = per_request_tls(&reg.addrs[0], 40, 4, &["--tls-version", "1.2"]);
+    assert_eq!(r.status(200), 40, "{}", r.json);
+    assert_eq!(r.n("errors_total"), 0, "{}", r.json);
+    assert_eq!(r.n("tls12_handshakes"), 40, "{}", r.json);
+    assert_eq!(r.n("resumed_handshakes"), 36, "{}", r.json);
+    r.assert_consistent();
+    let r = per_request_tls(&reg.addrs[0], 8, 4, &["--tls-version", "1.3"]);
+    assert_eq!(r.status(200), 8, "{}", r.json);
+    assert_eq!(r.n("tls12_handshakes"), 0, "{}", r.json);
     // With many handshakes in flight too: more than the 8 tickets per server that rustls'
     // own client cache keeps (with it, most of these became full handshakes).
     let r = per_request_tls(&reg.addrs[0], 240, 24, &[]);
