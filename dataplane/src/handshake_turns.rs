@@ -19,7 +19,8 @@
 //!   reads at once), and gives it back at the next read or write. The director uses it for the
 //!   client's second flight where that is expensive (a client certificate to verify, TLS 1.2's
 //!   client key exchange); loadgen for the server's flight (key exchange, certificate
-//!   verification), so that its reading of answers is not held up by its own handshakes.
+//!   verification), so that its reading of answers is not held up by its own handshakes. These
+//!   later steps take a [`HandshakeTurns::finishing_turn`], ahead of handshakes waiting to start.
 //!
 //! Waiting for bytes from the network never holds a turn, so a handshake with a 100 ms round
 //! trip does not keep others from running. The turns are per thread (a worker's
