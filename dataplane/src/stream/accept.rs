@@ -268,7 +268,10 @@ mod tests {
             rest_takes_turns(v12, full, false),
             "the client key exchange"
         );
-        assert!(!rest_takes_turns(v12, resumed, false), "a TLS 1.2 resumption's Finished");
+        assert!(
+            !rest_takes_turns(v12, resumed, false),
+            "a TLS 1.2 resumption's Finished"
+        );
         assert!(rest_takes_turns(None, None, false));
     }
 }
