@@ -7,13 +7,14 @@
 # (from /proc over the whole storm). With --kept-alive RATE, a second loadgen sends RATE
 # REGISTERs a second (open loop) over 16 kept-alive TLS connections during the storm, and its
 # p50/p99 say how long established connections wait behind the handshakes
-# (docs/performance.md, "Handshakes take turns").
+# (docs/performance.md, "Handshakes take turns"). --storm-args "ARGS" adds loadgen options to
+# the storm only (e.g. "--tls-version 1.2").
 #
 # Variants: A is $DIRECTOR (default target/release/director), B the binary given by
 # --director-b.
 #
 # Usage: bench/tls_storm_ab.sh --director-b PATH [--rounds N] [--count N] [--full]
-#                              [--kept-alive RATE] [--out DIR]
+#                              [--kept-alive RATE] [--storm-args "ARGS"] [--out DIR]
 # Writes OUT/tls_storm_ab.tsv and prints the medians per variant. Environment: see
 # bench/lib/common.sh.
 set -euo pipefail
@@ -28,6 +29,7 @@ ROUNDS=4
 COUNT=15000
 FULL=0
 KEPT_ALIVE=0
+STORM_ARGS=""
 DIRECTOR_B=""
 OUT=""
 while [[ $# -gt 0 ]]; do
@@ -36,6 +38,7 @@ while [[ $# -gt 0 ]]; do
     --count) COUNT="$2"; shift 2 ;;
     --full) FULL=1; shift ;;
     --kept-alive) KEPT_ALIVE="$2"; shift 2 ;;
+    --storm-args) STORM_ARGS="$2"; shift 2 ;;
     --director-b) DIRECTOR_B="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
@@ -62,6 +65,9 @@ director_config redirect "$BENCH_PORT" "$CONFIG"
 TICKS="$(getconf CLK_TCK)"
 STORM_EXTRA=()
 [[ "$FULL" == 1 ]] && STORM_EXTRA=(--tls-no-resumption)
+# word-split on purpose: loadgen options
+# shellcheck disable=SC2206
+STORM_EXTRA+=($STORM_ARGS)
 printf 'round\tvariant\thandshakes_per_s\tp50_us\tp99_us\terrors\tdirector_us_per_handshake\tkept_alive_p50_us\tkept_alive_p99_us\n' \
     >"$OUT/tls_storm_ab.tsv"
 
