@@ -166,6 +166,31 @@ tls_cert() {
         -keyout "$TLS_KEY" -out "$TLS_CERT" 2>/dev/null || die "openssl could not make a test certificate"
 }
 
+# tls_client_certs: a throwaway CA (CLIENT_CA) and a client certificate it signed
+# (CLIENT_CERT, CLIENT_KEY; P-256, subjectAltName sip:bench@localhost), for listeners with
+# `client_ca`.
+CLIENT_CA="${CLIENT_CA:-}"
+CLIENT_CERT="${CLIENT_CERT:-}"
+CLIENT_KEY="${CLIENT_KEY:-}"
+tls_client_certs() {
+    [[ -n "$CLIENT_CA" ]] && return 0
+    local d="$BENCH_WORK/tls-client"
+    mkdir -p "$d"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj /CN=bench-client-ca -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null ||
+        die "openssl could not make a test CA"
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=bench \
+        -keyout "$d/client.key" -out "$d/client.csr" 2>/dev/null ||
+        die "openssl could not make a client key"
+    printf 'subjectAltName=URI:sip:bench@localhost\n' >"$d/ext.cnf"
+    openssl x509 -req -in "$d/client.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+        -days 2 -extfile "$d/ext.cnf" -out "$d/client.pem" 2>/dev/null ||
+        die "openssl could not sign the client certificate"
+    CLIENT_CA="$d/ca.pem"
+    CLIENT_CERT="$d/client.pem"
+    CLIENT_KEY="$d/client.key"
+}
+
 ensure_sipp() { ensure_apt sip-tester sipp; }
 ensure_python() { ensure_apt python3 python3; }
 

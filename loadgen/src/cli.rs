@@ -132,6 +132,11 @@ pub struct LoadArgs {
     /// counted as abandoned [default: the transaction timeout].
     #[arg(long)]
     pub drain_ms: Option<u64>,
+    /// Leave the first MS milliseconds out of the latency percentiles: transactions started
+    /// (open loop: due) before then are counted but not measured, so that connection setup
+    /// (a TLS handshake queued behind others) does not make the tail [default: 0].
+    #[arg(long, default_value_t = 0)]
+    pub warmup_ms: u64,
     /// Accepted final status codes, comma separated, codes or classes (e.g. 301 or 2xx,301)
     /// [default: 2xx,3xx for REGISTER, 2xx for OPTIONS].
     #[arg(long)]

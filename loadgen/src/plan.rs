@@ -117,6 +117,9 @@ pub struct Plan {
     pub timers: Timers,
     /// Longest wait for outstanding transactions after sending stops.
     pub drain_ns: u64,
+    /// Transactions whose origin (first send, open loop: intended send) is before this are
+    /// not measured (`--warmup-ms`).
+    pub warmup_ns: u64,
     /// Accepted final codes.
     pub expect: Expect,
     /// Topology for --verify.
@@ -264,6 +267,7 @@ impl Plan {
             duration_ns: a.duration.map(|d| (d.max(0.0) * 1e9) as u64),
             timers,
             drain_ns: a.drain_ms.unwrap_or(timeout_ms) * MS,
+            warmup_ns: a.warmup_ms.saturating_mul(MS),
             expect,
             verify,
             batch: a.batch,

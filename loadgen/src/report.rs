@@ -85,6 +85,8 @@ pub struct Summary {
     pub expect: String,
     /// Latency of final responses, microseconds (open loop: from the intended send time).
     pub latency_us: Latency,
+    /// `--warmup-ms`: transactions started before this are in the counts, not in `latency_us`.
+    pub warmup_ms: u64,
 }
 
 fn us(ns: u64) -> f64 {
@@ -175,6 +177,7 @@ impl Summary {
             mismatch_samples: s.mismatch_samples.clone(),
             expect: plan.expect.text().to_string(),
             latency_us: latency(s),
+            warmup_ms: plan.warmup_ns / 1_000_000,
         }
     }
 

@@ -322,7 +322,8 @@ impl Session {
         } else {
             s.first_sent
         };
-        st.final_response(r.status, now.saturating_sub(origin));
+        let measured = origin >= self.plan.warmup_ns;
+        st.final_response(r.status, measured.then(|| now.saturating_sub(origin)));
         if !self.plan.expect.accepts(r.status) {
             st.errors.unexpected_status += 1;
         }

@@ -114,14 +114,15 @@ impl Stats {
         }
     }
 
-    /// Records a final response `code` after `latency_ns`.
+    /// Records a final response `code`, and its latency unless it is `None` (warm-up).
     #[inline]
-    pub fn final_response(&mut self, code: u16, latency_ns: u64) {
+    pub fn final_response(&mut self, code: u16, latency_ns: Option<u64>) {
         if let Some(c) = self.by_status.get_mut(code as usize) {
             *c += 1;
         }
-        self.latency
-            .saturating_record(latency_ns.clamp(1, MAX_LATENCY_NS));
+        if let Some(ns) = latency_ns {
+            self.latency.saturating_record(ns.clamp(1, MAX_LATENCY_NS));
+        }
     }
 
     /// Final responses received.
@@ -208,12 +209,12 @@ mod tests {
     fn merge_adds_everything() {
         let mut a = Stats::new();
         a.sent = 3;
-        a.final_response(200, 1000);
-        a.final_response(301, 2000);
+        a.final_response(200, Some(1000));
+        a.final_response(301, Some(2000));
         a.errors.timeout = 1;
         let mut b = Stats::new();
         b.sent = 2;
-        b.final_response(200, 3000);
+        b.final_response(200, Some(3000));
         b.mismatch(|| "x".into());
         a.merge(&b);
         assert_eq!(a.sent, 5);

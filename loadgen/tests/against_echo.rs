@@ -82,3 +82,40 @@ fn open_loop_holds_the_rate() {
     assert_eq!(r.n("errors_total"), 0, "{}", r.json);
     r.assert_consistent();
 }
+
+#[test]
+fn warmup_keeps_early_transactions_out_of_the_latency() {
+    let echo = Server::start(&["echo", "--listen", "127.0.0.1:0", "--reply-200"], 1);
+    let run = |warmup: &str| {
+        load(
+            &[
+                "register",
+                "--target",
+                &echo.addrs[0],
+                "--rate",
+                "2000/s",
+                "--duration",
+                "1",
+                "--warmup-ms",
+                warmup,
+            ],
+            LIMIT,
+        )
+    };
+    // Everything is due within the warm-up: all answered, none measured.
+    let all = run("5000");
+    assert!(all.status(200) > 1500, "{}", all.json);
+    assert_eq!(all.json["latency_us"]["count"], 0, "{}", all.json);
+    assert_eq!(all.n("warmup_ms"), 5000, "{}", all.json);
+    all.assert_consistent();
+    // Half a second of 1 s at an even rate: about half measured.
+    let half = run("500");
+    let answered = half.status(200);
+    let measured = half.json["latency_us"]["count"].as_u64().expect("count");
+    assert!(
+        measured > answered / 4 && measured < answered * 3 / 4,
+        "{measured} of {answered} measured: {}",
+        half.json
+    );
+    half.assert_consistent();
+}
