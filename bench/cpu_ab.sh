@@ -13,8 +13,8 @@
 #
 # Usage: bench/cpu_ab.sh [--variants "io_uring epoll echo"] [--rounds N] [--duration S]
 #                        [--director-b PATH] [--out DIR]
-# Writes OUT/cpu_ab.tsv (round, variant, rate/s, target CPUs, target us per request) and prints
-# the median per variant. Environment: see bench/lib/common.sh.
+# Writes OUT/cpu_ab.tsv (round, variant, rate/s, target CPUs, target us per request, and that
+# split into user space and kernel) and prints the medians per variant. Environment: see bench/lib/common.sh.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
@@ -60,11 +60,11 @@ printf '%q ' "$0" "${ARGS[@]}" >"$OUT/command.txt"
 CONFIG="$OUT/director.toml"
 director_config redirect "$BENCH_PORT" "$CONFIG"
 TICKS="$(getconf CLK_TCK)"
-printf 'round\tvariant\trate\ttarget_cpus\tus_per_request\n' >"$OUT/cpu_ab.tsv"
+printf 'round\tvariant\trate\ttarget_cpus\tus_per_request\tus_user\tus_kernel\n' >"$OUT/cpu_ab.tsv"
 
 # run_one ROUND VARIANT: one closed-loop run; appends a line to cpu_ab.tsv
 run_one() {
-    local round="$1" v="$2" bin="$DIRECTOR" backend pid lg a b rate
+    local round="$1" v="$2" bin="$DIRECTOR" backend pid lg au as bu bs rate
     local -a pre cmd
     mapfile -t pre < <(cpu_prefix "$BENCH_TARGET_CPUS")
     port_free "$BENCH_PORT" || die "port $BENCH_PORT busy (set BENCH_PORT)"
@@ -85,19 +85,22 @@ run_one() {
         --users 100000 --quiet --json "$OUT/logs/$round-${v/:/_}.json" >/dev/null 2>&1 &
     lg=$!
     sleep 1
-    a="$(cpu_ticks_tree "$pid")"
+    read -r au as < <(cpu_ticks_split "$pid")
     sleep "$DURATION"
-    b="$(cpu_ticks_tree "$pid")"
+    read -r bu bs < <(cpu_ticks_split "$pid")
     wait "$lg" || log "$v: loadgen exited with $?"
     stop_pid "$pid"
     forget_pid "$pid"
     rate="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["request_rate"])' \
         "$OUT/logs/$round-${v/:/_}.json")"
-    python3 - "$round" "$v" "$rate" "$((b - a))" "$TICKS" "$DURATION" >>"$OUT/cpu_ab.tsv" <<'PY'
+    python3 - "$round" "$v" "$rate" "$((bu - au))" "$((bs - as))" "$TICKS" "$DURATION" \
+        >>"$OUT/cpu_ab.tsv" <<'PY'
 import sys
-rnd, v, rate, ticks, hz, secs = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-cpu = ticks / hz
-print(f"{rnd}\t{v}\t{rate:.0f}\t{cpu / secs:.2f}\t{cpu / (rate * secs) * 1e6:.2f}")
+rnd, v, rate = sys.argv[1], sys.argv[2], float(sys.argv[3])
+user, system, hz, secs = (int(x) for x in sys.argv[4:8])
+per = lambda ticks: ticks / hz / (rate * secs) * 1e6
+cpu = (user + system) / hz
+print(f"{rnd}\t{v}\t{rate:.0f}\t{cpu / secs:.2f}\t{per(user + system):.2f}\t{per(user):.2f}\t{per(system):.2f}")
 PY
     log "round $round, $v: $(tail -1 "$OUT/cpu_ab.tsv" | cut -f3-)"
 }
@@ -111,12 +114,14 @@ done
 python3 - "$OUT/cpu_ab.tsv" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-print("| variant | median rate | median us CPU per request | all runs (us) |")
-print("|---|---|---|---|")
+print("| variant | median rate | median us CPU per request | user / kernel (medians) | all runs (us) |")
+print("|---|---|---|---|---|")
 for v in dict.fromkeys(r["variant"] for r in rows):
     mine = [r for r in rows if r["variant"] == v]
     rate = statistics.median(float(r["rate"]) for r in mine)
     us = [float(r["us_per_request"]) for r in mine]
-    print(f"| {v} | {rate / 1000:.1f}k/s | {statistics.median(us):.2f} | {', '.join(f'{x:.2f}' for x in us)} |")
+    user = statistics.median(float(r["us_user"]) for r in mine)
+    kernel = statistics.median(float(r["us_kernel"]) for r in mine)
+    print(f"| {v} | {rate / 1000:.1f}k/s | {statistics.median(us):.2f} | {user:.2f} / {kernel:.2f} | {', '.join(f'{x:.2f}' for x in us)} |")
 PY
 log "wrote $OUT/cpu_ab.tsv"

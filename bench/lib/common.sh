@@ -272,6 +272,21 @@ cpu_ticks_tree() {
     echo "$t"
 }
 
+# cpu_ticks_split PID: "USER SYSTEM", the two parts of cpu_ticks_tree
+cpu_ticks_split() {
+    local root="$1" u=0 s=0 p stat
+    local -a pids f
+    pids=("$root")
+    mapfile -t -O 1 pids < <(pgrep -P "$root" 2>/dev/null || true)
+    for p in "${pids[@]}"; do
+        stat="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
+        read -r -a f <<<"${stat##*) }"
+        u=$((u + f[11]))
+        s=$((s + f[12]))
+    done
+    echo "$u $s"
+}
+
 # cpu_ticks_waited: user+system time of the main shell's waited-for children (cutime, cstime;
 # $$, not $BASHPID: this runs in a command substitution)
 cpu_ticks_waited() {
