@@ -3,6 +3,7 @@
 
 mod cli;
 mod echo;
+mod fine_timer;
 mod mmsg;
 mod plan;
 mod registrar;

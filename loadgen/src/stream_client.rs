@@ -4,6 +4,7 @@
 //! its outstanding transactions as abandoned, and is re-opened while sending continues.
 
 use crate::cli::Transport;
+use crate::fine_timer::{sleep_until, FineTimer};
 use crate::plan::{Plan, Share};
 use crate::session::{Control, Session};
 use crate::stats::Stats;
@@ -58,6 +59,7 @@ pub async fn run(
         None => "127.0.0.1:0".to_string(),
     };
     let mut sess = Session::new(plan.clone(), share, &placeholder, stats.clone(), control);
+    let timer = FineTimer::new().ok(); // open-loop pacing finer than tokio's milliseconds
     let mut wbuf = vec![0u8; BUF];
     let mut rbuf = vec![0u8; BUF];
     loop {
@@ -68,7 +70,7 @@ pub async fn run(
         if sess.allowed(now) == 0 && sess.active() == 0 {
             // Nothing to send yet (open-loop pacing): wait before connecting.
             let wake = plan.epoch + Duration::from_nanos(sess.next_wake(now));
-            tokio::time::sleep_until(wake.into()).await;
+            sleep_until(timer.as_ref(), wake).await;
             continue;
         }
         let tcp = match connect_tcp(&plan, &share).await {
@@ -111,7 +113,7 @@ pub async fn run(
                                 conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_2);
                             st.tls12 += u64::from(v12);
                         }
-                        drive(&mut sess, s, &mut wbuf, &mut rbuf).await
+                        drive(&mut sess, s, &mut wbuf, &mut rbuf, timer.as_ref()).await
                     }
                     Err(e) => {
                         lost(&sess, &format!("TLS handshake: {e}"));
@@ -122,7 +124,7 @@ pub async fn run(
             }
             _ => {
                 sess.stats().borrow_mut().connections += 1;
-                drive(&mut sess, tcp, &mut wbuf, &mut rbuf).await
+                drive(&mut sess, tcp, &mut wbuf, &mut rbuf, timer.as_ref()).await
             }
         };
         if let Outcome::Finished = outcome {
@@ -145,6 +147,7 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     wbuf: &mut [u8],
     rbuf: &mut [u8],
+    timer: Option<&FineTimer>,
 ) -> Outcome {
     let per_request = sess.plan().new_conn_per_request;
     let epoch = sess.plan().epoch;
@@ -221,7 +224,7 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
                     }
                 }
             },
-            _ = tokio::time::sleep_until(wake.into()) => {}
+            _ = sleep_until(timer, wake) => {}
         }
     }
 }

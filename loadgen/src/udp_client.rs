@@ -2,6 +2,7 @@
 //! tokio reactor; requests and retransmissions go out in `sendmmsg` batches, responses come in
 //! through `recvmmsg` batches. Nothing is allocated per request.
 
+use crate::fine_timer::{sleep_until, FineTimer};
 use crate::mmsg::Batch;
 use crate::plan::{Plan, Share};
 use crate::session::{Control, Session};
@@ -59,6 +60,9 @@ pub async fn run(plan: Arc<Plan>, share: Share, stats: Rc<RefCell<Stats>>, contr
         Err(_) => "127.0.0.1:5060".to_string(),
     };
     let fd = sock.as_raw_fd();
+    // Open-loop sends are due every few microseconds: tokio's millisecond timers would send
+    // them late (see fine_timer). Without a timerfd, tokio's timers it is.
+    let timer = FineTimer::new().ok();
     let mut sess = Session::new(plan.clone(), share, &local, stats, control);
     let mut out = Batch::new(plan.batch, OUT_SLOT);
     let mut inb = Batch::new(plan.batch, IN_SLOT);
@@ -138,7 +142,7 @@ pub async fn run(plan: Arc<Plan>, share: Share, stats: Rc<RefCell<Stats>>, contr
         tokio::select! {
             _ = sock.readable() => {}
             _ = sock.writable(), if blocked_on_send => {}
-            _ = tokio::time::sleep_until(deadline.into()) => {}
+            _ = sleep_until(timer.as_ref(), deadline) => {}
         }
     }
 }
