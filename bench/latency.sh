@@ -17,6 +17,9 @@
 #   --client-threads N     loadgen threads                              (default 1)
 #   --users N              distinct users                               (default 100000)
 #   --mode redirect|proxy  as in run.sh                                 (default redirect)
+#   --warmup-ms MS         leave each run's first MS out of its percentiles (default 1000:
+#                          the first answers of a fresh target and the client's own start
+#                          burst are not the steady state the percentiles describe)
 #   --out DIR              (default bench/results/<date>-latency)
 #   --png FILE             plot here too (e.g. docs/img/latency.png)
 #   -h, --help
@@ -38,6 +41,7 @@ FRACTIONS="0.1 0.25 0.5 0.75 0.9 1.0 1.1 1.2"
 PEAK_FROM=""
 PEAK=""
 IN_FLIGHT=64
+WARMUP_MS=1000
 CLIENT_THREADS=1
 USERS=100000
 MODE=redirect
@@ -54,6 +58,7 @@ while [[ $# -gt 0 ]]; do
     --peak-from) PEAK_FROM="$2"; shift 2 ;;
     --peak) PEAK="$2"; shift 2 ;;
     --in-flight) IN_FLIGHT="$2"; shift 2 ;;
+    --warmup-ms) WARMUP_MS="$2"; shift 2 ;;
     --client-threads) CLIENT_THREADS="$2"; shift 2 ;;
     --users) USERS="$2"; shift 2 ;;
     --mode) MODE="$2"; shift 2 ;;
@@ -64,6 +69,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 [[ "$MODE" == redirect || "$MODE" == proxy ]] || die "--mode must be redirect or proxy"
+[[ "$WARMUP_MS" =~ ^[0-9]+$ ]] || die "--warmup-ms takes whole milliseconds, got $WARMUP_MS"
 OUT="${OUT:-$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)-latency}"
 
 bench_init
@@ -141,7 +147,8 @@ for f in "${FRACTION_LIST[@]}"; do
             rc=0
             # --drain-ms: a lost request must not stretch the run by timer F (32 s) and
             # drag the achieved rate down; it is counted as abandoned instead.
-            LG_RATE="$rate" loadgen_register "$json" "$OUT/logs/$tag.loadgen.log" --drain-ms "${LOADGEN_DRAIN_MS:-2000}" || rc=$?
+            LG_RATE="$rate" loadgen_register "$json" "$OUT/logs/$tag.loadgen.log" --drain-ms "${LOADGEN_DRAIN_MS:-2000}" \
+                --warmup-ms "$WARMUP_MS" || rc=$?
             stop_target
             if [[ $rc -ne 0 || ! -s "$json" ]]; then
                 log "$t at $rate/s: loadgen failed (rc=$rc), see $OUT/logs/$tag.loadgen.log"
