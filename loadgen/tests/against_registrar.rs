@@ -150,7 +150,11 @@ fn tls_register_kept_alive_and_new_connection_per_request() {
     // The server keeps sessions, so after the first handshake of each slot the client resumes
     // (a slot's first may resume too, when another slot's session is already cached).
     let resumed = r.n("resumed_handshakes");
-    assert!((36..=39).contains(&resumed), "{resumed} resumed: {}", r.json);
+    assert!(
+        (36..=39).contains(&resumed),
+        "{resumed} resumed: {}",
+        r.json
+    );
     assert_eq!(r.n("tls12_handshakes"), 0, "{}", r.json);
     r.assert_consistent();
     // Limited to TLS 1.2, every handshake is one, and they resume TLS 1.2 sessions.
@@ -159,7 +163,11 @@ fn tls_register_kept_alive_and_new_connection_per_request() {
     assert_eq!(r.n("errors_total"), 0, "{}", r.json);
     assert_eq!(r.n("tls12_handshakes"), 40, "{}", r.json);
     let resumed = r.n("resumed_handshakes");
-    assert!((36..=39).contains(&resumed), "{resumed} resumed: {}", r.json);
+    assert!(
+        (36..=39).contains(&resumed),
+        "{resumed} resumed: {}",
+        r.json
+    );
     r.assert_consistent();
     let r = per_request_tls(&reg.addrs[0], 8, 4, &["--tls-version", "1.3"]);
     assert_eq!(r.status(200), 8, "{}", r.json);
