@@ -58,8 +58,10 @@ pub async fn run(
         Some(ip) => SocketAddr::new(ip, 0).to_string(),
         None => "127.0.0.1:0".to_string(),
     };
+    // open-loop pacing finer than tokio's milliseconds (closed loop does not need one, and a
+    // run with thousands of connections would hold as many more descriptors)
+    let timer = share.rate.and_then(|_| FineTimer::new().ok());
     let mut sess = Session::new(plan.clone(), share, &placeholder, stats.clone(), control);
-    let timer = FineTimer::new().ok(); // open-loop pacing finer than tokio's milliseconds
     let mut wbuf = vec![0u8; BUF];
     let mut rbuf = vec![0u8; BUF];
     loop {

@@ -61,8 +61,9 @@ pub async fn run(plan: Arc<Plan>, share: Share, stats: Rc<RefCell<Stats>>, contr
     };
     let fd = sock.as_raw_fd();
     // Open-loop sends are due every few microseconds: tokio's millisecond timers would send
-    // them late (see fine_timer). Without a timerfd, tokio's timers it is.
-    let timer = FineTimer::new().ok();
+    // them late (see fine_timer). Closed loop waits only for answers and timeouts, where a
+    // millisecond does not matter; and without a timerfd, tokio's timers it is.
+    let timer = share.rate.and_then(|_| FineTimer::new().ok());
     let mut sess = Session::new(plan.clone(), share, &local, stats, control);
     let mut out = Batch::new(plan.batch, OUT_SLOT);
     let mut inb = Batch::new(plan.batch, IN_SLOT);
