@@ -256,23 +256,8 @@ wait_ready() {
 
 # CPU time accounting (clock ticks, see `getconf CLK_TCK`), to tell whether the client or the
 # target ran out of CPU in a run.
-# cpu_ticks_tree PID: user+system time of PID and its direct children, all threads (a
+# cpu_ticks_split PID: "USER SYSTEM" time of PID and its direct children, all threads (a
 # director or registrar is one process; Kamailio forks its workers from the main process).
-cpu_ticks_tree() {
-    local root="$1" t=0 p stat
-    local -a pids f
-    pids=("$root")
-    mapfile -t -O 1 pids < <(pgrep -P "$root" 2>/dev/null || true)
-    for p in "${pids[@]}"; do
-        stat="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
-        # fields after "pid (comm) ": state ppid ... utime(12th) stime(13th)
-        read -r -a f <<<"${stat##*) }"
-        t=$((t + f[11] + f[12]))
-    done
-    echo "$t"
-}
-
-# cpu_ticks_split PID: "USER SYSTEM", the two parts of cpu_ticks_tree
 cpu_ticks_split() {
     local root="$1" u=0 s=0 p stat
     local -a pids f
@@ -280,11 +265,19 @@ cpu_ticks_split() {
     mapfile -t -O 1 pids < <(pgrep -P "$root" 2>/dev/null || true)
     for p in "${pids[@]}"; do
         stat="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
+        # fields after "pid (comm) ": state ppid ... utime(12th) stime(13th)
         read -r -a f <<<"${stat##*) }"
         u=$((u + f[11]))
         s=$((s + f[12]))
     done
     echo "$u $s"
+}
+
+# cpu_ticks_tree PID: user+system time of PID and its direct children (cpu_ticks_split, summed)
+cpu_ticks_tree() {
+    local u s
+    read -r u s < <(cpu_ticks_split "$1")
+    echo $((u + s))
 }
 
 # cpu_ticks_waited: user+system time of the main shell's waited-for children (cutime, cstime;
