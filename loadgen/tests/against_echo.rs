@@ -61,21 +61,25 @@ fn plain_echo_is_parse_errors_and_timeouts() {
     r.assert_consistent();
 }
 
+/// One second of open loop at 2,000/s against `echo`, with `extra` arguments.
+fn open_loop_second(echo: &Server, extra: &[&str]) -> common::Run {
+    let mut args = vec![
+        "register",
+        "--target",
+        &echo.addrs[0],
+        "--rate",
+        "2000/s",
+        "--duration",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    load(&args, LIMIT)
+}
+
 #[test]
 fn open_loop_holds_the_rate() {
     let echo = Server::start(&["echo", "--listen", "127.0.0.1:0", "--reply-200"], 1);
-    let r = load(
-        &[
-            "register",
-            "--target",
-            &echo.addrs[0],
-            "--rate",
-            "2000/s",
-            "--duration",
-            "1",
-        ],
-        LIMIT,
-    );
+    let r = open_loop_second(&echo, &[]);
     let n = r.n("requests");
     assert!((1800..=2200).contains(&n), "{}", r.json);
     assert_eq!(r.json["mode"], "open");
@@ -86,22 +90,7 @@ fn open_loop_holds_the_rate() {
 #[test]
 fn warmup_keeps_early_transactions_out_of_the_latency() {
     let echo = Server::start(&["echo", "--listen", "127.0.0.1:0", "--reply-200"], 1);
-    let run = |warmup: &str| {
-        load(
-            &[
-                "register",
-                "--target",
-                &echo.addrs[0],
-                "--rate",
-                "2000/s",
-                "--duration",
-                "1",
-                "--warmup-ms",
-                warmup,
-            ],
-            LIMIT,
-        )
-    };
+    let run = |warmup: &str| open_loop_second(&echo, &["--warmup-ms", warmup]);
     // Everything is due within the warm-up: all answered, none measured.
     let all = run("5000");
     assert!(all.status(200) > 1500, "{}", all.json);
