@@ -147,8 +147,9 @@ mod tests {
                 _ = t.sleep_until(Instant::now() + Duration::from_micros(200)) => {}
                 _ = std::future::ready(()) => {}
             }
-            tokio::time::sleep(Duration::from_millis(2)).await; // ...expires meanwhile
-                                                                // ...and the next sleep still waits for its own deadline.
+            // ...expires meanwhile...
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            // ...and the next sleep still waits for its own deadline.
             let deadline = Instant::now() + Duration::from_millis(3);
             t.sleep_until(deadline).await;
             assert!(

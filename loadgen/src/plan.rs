@@ -9,7 +9,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Instant;
 
-const MS: u64 = 1_000_000;
+/// Nanoseconds in a millisecond.
+pub const MS: u64 = 1_000_000;
 
 /// Closed or open loop.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -177,7 +177,7 @@ impl Summary {
             mismatch_samples: s.mismatch_samples.clone(),
             expect: plan.expect.text().to_string(),
             latency_us: latency(s),
-            warmup_ms: plan.warmup_ns / 1_000_000,
+            warmup_ms: plan.warmup_ns / crate::plan::MS,
         }
     }
 
