@@ -26,6 +26,10 @@
 #
 # Environment: bench/lib/common.sh; LOADGEN_RATE_FLAG (default --rate),
 # LOADGEN_EXTRA_ARGS, LOADGEN_DRAIN_MS (default 2000).
+#
+# Without python3 and with BENCH_NO_INSTALL=1 (a borrowed machine, bench/device/run.sh) the
+# runs still happen: peaks come from loadgen's JSON, and each run leaves its JSON and a .meta
+# file in logs/; bench/lib/summarize.sh DIR makes the tables (no plot) afterwards.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
@@ -76,7 +80,15 @@ bench_init
 read -r -a TARGET_LIST <<<"$TARGETS"
 read -r -a FRACTION_LIST <<<"$FRACTIONS"
 
-ensure_python
+HAVE_PYTHON=1
+if ! command -v python3 >/dev/null 2>&1 && [[ "${BENCH_NO_INSTALL:-0}" == 1 ]]; then
+    HAVE_PYTHON=0
+    [[ -z "$PEAK_FROM" ]] || die "--peak-from reads results.json with python3, which is missing here"
+    [[ -z "$PNG" ]] || die "--png plots with python3, which is missing here"
+    log "python3 missing: summarize afterwards with bench/lib/summarize.sh $OUT"
+else
+    ensure_python
+fi
 for t in "${TARGET_LIST[@]}"; do
     [[ "$t" == kamailio ]] && ensure_kamailio
 done
@@ -117,8 +129,9 @@ peak_of() {
         loadgen_register "$json" "$OUT/logs/peak-$t.loadgen.log" || rc=$?
         stop_target
         [[ $rc -eq 0 && -s "$json" ]] || return 1
-        python3 "$BENCH_DIR/lib/results.py" record "$json" "target=$t" |
-            python3 -c 'import json,sys; print(int(json.load(sys.stdin)["rate"]))'
+        # loadgen's own achieved rate (final responses / elapsed), a top-level field
+        sed -n 's/^ *"response_rate": *\([0-9][0-9.]*\).*/\1/p' "$json" |
+            awk 'NR == 1 && $1 >= 1 {printf "%d\n", $1; found = 1} END {exit !found}'
     fi
 }
 
@@ -139,7 +152,7 @@ for f in "${FRACTION_LIST[@]}"; do
         for t in "${TARGET_LIST[@]}"; do
             [[ -n "${PEAKS[$t]:-}" ]] || continue
             peak="${PEAKS[$t]}"
-            rate="$(python3 -c "print(max(1, round($peak * $f)))")"
+            rate="$(awk -v p="$peak" -v f="$f" 'BEGIN {r = int(p * f + 0.5); print (r < 1 ? 1 : r)}')"
             tag="f${f}-r${round}-${t}"
             json="$OUT/logs/$tag.json"
             log "$t: offered $rate/s ($f of peak), round $round"
@@ -154,14 +167,25 @@ for f in "${FRACTION_LIST[@]}"; do
                 log "$t at $rate/s: loadgen failed (rc=$rc), see $OUT/logs/$tag.loadgen.log"
                 continue
             fi
-            python3 "$BENCH_DIR/lib/results.py" record "$json" "target=$t" "workers=$WORKERS" \
-                "offered=$rate" "fraction=$f" "peak=$peak" "round=$round" "mode=$MODE" >>"$RUNS"
+            meta=("target=$t" "workers=$WORKERS" "offered=$rate" "fraction=$f" "peak=$peak"
+                "round=$round" "mode=$MODE" "warmup_ms=$WARMUP_MS")
+            printf '%s\n' "${meta[@]}" >"$OUT/logs/$tag.meta"
+            if [[ "$HAVE_PYTHON" == 0 ]]; then
+                log "$t at $rate/s: done ($json)"
+                continue
+            fi
+            python3 "$BENCH_DIR/lib/results.py" record "$json" "${meta[@]}" >>"$RUNS"
             log "$t at $rate/s: $(python3 "$BENCH_DIR/lib/results.py" last "$RUNS")"
         done
     done
 done
 
 stop_registrar
+if [[ "$HAVE_PYTHON" == 0 ]]; then
+    compgen -G "$OUT/logs/f*.meta" >/dev/null || die "no successful runs; see $OUT/logs"
+    log "no python3: tables not made; run bench/lib/summarize.sh $OUT where python3 is"
+    exit 0
+fi
 [[ -s "$RUNS" ]] || die "no successful runs; see $OUT/logs"
 python3 "$BENCH_DIR/lib/results.py" latency "$RUNS" "$OUT"
 ensure_matplotlib

@@ -2,7 +2,8 @@
 # Issue 4's many-core measurements in one command sized for a borrowed machine's few minutes:
 # UDP REGISTER -> 301 scaling against the raw echo and Kamailio (1-8 workers), pinned against
 # unpinned director workers, proxy mode against Kamailio's stateless forwarding, and
-# REGISTER -> 301 over kept-alive TLS against Kamailio's tls module. Runs from the folder
+# REGISTER -> 301 over kept-alive TLS against Kamailio's tls module, and open-loop latency at
+# half of each target's peak (bench/latency.sh: the p99 target). Runs from the folder
 # bench/device/pack.sh made (no build, no install, no network); half the CPUs for the
 # targets, the other half for the load generator. Phases run in order of importance, each
 # within what is left of the budget, and each writes its own bench/run.sh result directory
@@ -18,7 +19,9 @@
 #   DEVICE_ROUNDS     rounds of the UDP redirect phase       (default 2)
 #   DEVICE_WORKERS    worker counts                          (default "1 2 4 8", capped at
 #                     half the CPUs)
-#   DEVICE_PHASES     which phases, in order                 (default "redirect pinning proxy tls")
+#   DEVICE_PHASES     which phases, in order                 (default "redirect pinning proxy
+#                     tls latency")
+#   DEVICE_FRACTIONS  latency phase: offered load as fractions of the peak (default 0.5)
 set -euo pipefail
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$REPO_DIR"
@@ -28,7 +31,8 @@ RESULTS="${OUT:-/tmp/device-results}"
 BUDGET="${DEVICE_BUDGET_S:-420}"
 DURATION="${DEVICE_DURATION:-5}"
 ROUNDS="${DEVICE_ROUNDS:-2}"
-PHASES="${DEVICE_PHASES:-redirect pinning proxy tls}"
+PHASES="${DEVICE_PHASES:-redirect pinning proxy tls latency}"
+FRACTIONS="${DEVICE_FRACTIONS:-0.5}"
 mkdir -p "$RESULTS"
 LOG="$RESULTS/device.log"
 log() { printf '[device %s] %s\n' "$(date +%H:%M:%S)" "$*" | tee -a "$LOG" >&2; }
@@ -76,21 +80,24 @@ done
 "$DIRECTOR" --version >/dev/null 2>&1 || { log "error: the packed director does not run here"; exit 1; }
 
 start=$SECONDS
-# phase NAME EST_S ARGS...: bench/run.sh ARGS into RESULTS/NAME, if EST_S still fits the budget
+# phase NAME EST_S SCRIPT ARGS...: bench/SCRIPT ARGS into RESULTS/NAME, if EST_S still fits
+# the budget
 phase() {
-    local name="$1" est="$2" left
-    shift 2
+    local name="$1" est="$2" script="bench/$3" left
+    shift 3
     left=$((BUDGET - (SECONDS - start)))
     if ((left < est)); then
         log "$name: skipped ($left s left of the budget, needs ~$est s)"
         return 0
     fi
-    log "$name: bench/run.sh $* (~$est s, $left s left)"
-    local t0=$SECONDS rc=0
-    timeout --signal=TERM --kill-after=10 "$left" bench/run.sh "$@" --out "$RESULTS/$name" \
+    log "$name: $script $* (~$est s, $left s left)"
+    local t0=$SECONDS rc=0 md
+    timeout --signal=TERM --kill-after=10 "$left" "$script" "$@" --out "$RESULTS/$name" \
         >"$RESULTS/$name.log" 2>&1 || rc=$?
     log "$name: rc=$rc after $((SECONDS - t0)) s"
-    [[ -f "$RESULTS/$name/results.md" ]] && cat "$RESULTS/$name/results.md" >>"$RESULTS/summary.md"
+    for md in results.md latency.md; do
+        [[ -f "$RESULTS/$name/$md" ]] && cat "$RESULTS/$name/$md" >>"$RESULTS/summary.md"
+    done
     return 0
 }
 nw="$(wc -w <<<"$workers")"
@@ -99,18 +106,24 @@ per_run=$((DURATION + 3))
 for p in $PHASES; do
     case "$p" in
     redirect) # the scaling table: echo, director and Kamailio at each worker count
-        phase udp-redirect $((ROUNDS * nw * 3 * per_run)) --targets "echo director kamailio" \
+        phase udp-redirect $((ROUNDS * nw * 3 * per_run)) run.sh --targets "echo director kamailio" \
             --workers "$workers" --client-threads "$threads" --duration "$DURATION" --rounds "$ROUNDS" ;;
     pinning) # settle the pin_workers default: the same director, unpinned, at the top counts
-        DIRECTOR_EXTRA_ARGS="--pin-workers false" phase udp-redirect-unpinned $((2 * per_run)) \
+        DIRECTOR_EXTRA_ARGS="--pin-workers false" phase udp-redirect-unpinned $((2 * per_run)) run.sh \
             --targets director --workers "$maxw" --client-threads "$threads" --duration "$DURATION" --rounds 2 ;;
     proxy) # stateless forwarding to a loadgen registrar
-        phase udp-proxy $((2 * nw * per_run + 5)) --mode proxy --targets "director kamailio" \
+        phase udp-proxy $((2 * nw * per_run + 5)) run.sh --mode proxy --targets "director kamailio" \
             --workers "$workers" --client-threads "$threads" --duration "$DURATION" --rounds 1 ;;
     tls) # kept-alive TLS connections
-        phase tls-keepalive $((2 * nw * per_run)) --transport tls --targets "director kamailio" \
+        phase tls-keepalive $((2 * nw * per_run)) run.sh --transport tls --targets "director kamailio" \
             --workers "$workers" --client-threads "$threads" --connections 64 --duration "$DURATION" --rounds 1 ;;
-    *) log "unknown phase $p (redirect pinning proxy tls)" ;;
+    latency) # the p99 target: open loop at FRACTIONS of each target's closed-loop peak, at the
+        # top worker count; each run's first fifth is its warm-up, out of the percentiles
+        nf="$(wc -w <<<"$FRACTIONS")"
+        phase latency-udp $((2 * per_run + nf * 2 * (per_run + 2))) latency.sh --targets "echo director" \
+            --workers "$maxw" --client-threads "$threads" --duration "$DURATION" --rounds 1 \
+            --fractions "$FRACTIONS" --warmup-ms $((DURATION * 200)) ;;
+    *) log "unknown phase $p (redirect pinning proxy tls latency)" ;;
     esac
 done
 log "done in $((SECONDS - start)) s; results in $RESULTS (summary.md; without python3 here: bench/lib/summarize.sh DIR)"

@@ -32,16 +32,19 @@ PATH="$work/bin" PACK="$work/pack" OUT="$work/out" DEVICE_DURATION=1 DEVICE_ROUN
     DEVICE_WORKERS=1 DEVICE_BUDGET_S=240 bench/device/run.sh
 
 bench/lib/summarize.sh "$work"/out/udp-redirect "$work"/out/udp-redirect-unpinned \
-    "$work"/out/udp-proxy "$work"/out/tls-keepalive >/dev/null
-# check PHASE TARGET...: one record per target, answered, without errors
+    "$work"/out/udp-proxy "$work"/out/tls-keepalive "$work"/out/latency-udp >/dev/null
+# check PHASE TARGET...: one record per target, answered, without errors (and, in the latency
+# phase, with a p99)
 check() {
-    local phase="$1" t
+    local phase="$1" t runs="$work/out/$1/runs.jsonl"
     shift
+    [[ -f "$runs" ]] || runs="$work/out/$phase/latency-runs.jsonl"
     for t in "$@"; do
-        python3 - "$work/out/$phase/runs.jsonl" "$t" <<'PY' || fail "$phase: no clean run of $t (logs: $phase.log)"
+        python3 - "$runs" "$t" <<'PY' || fail "$phase: no clean run of $t (logs: $phase.log)"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-ok = [r for r in recs if r.get("target") == sys.argv[2] and r.get("rate", 0) > 0 and not r.get("errors")]
+ok = [r for r in recs if r.get("target") == sys.argv[2] and r.get("rate", 0) > 0 and not r.get("errors")
+      and ("fraction" not in r or (r.get("p99_us") or 0) > 0)]
 sys.exit(0 if ok else 1)
 PY
     done
@@ -50,6 +53,7 @@ check udp-redirect echo director kamailio
 check udp-redirect-unpinned director
 check udp-proxy director kamailio
 check tls-keepalive director kamailio
+check latency-udp echo director
 grep -q 'pin-workers false' "$work"/out/udp-redirect-unpinned/logs/*director.target.log ||
     fail "the unpinned phase did not pass --pin-workers false"
 echo "device smoke: every phase measured every target (packed kamailio, no python3, no openssl)" >&2
