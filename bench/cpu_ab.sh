@@ -11,8 +11,12 @@
 #   io_uring | epoll      $DIRECTOR (bench/director.toml) with DIRECTOR_UDP_BACKEND set so
 #   B:io_uring | B:epoll  the same with the binary given by --director-b (a build to compare)
 #
+# --mode proxy runs the directors as stateless proxies (bench/director-proxy.toml) in front of
+# a `loadgen registrar` pinned with the client, so a request's CPU is its forward and the
+# relay of its 200 (no echo variant there).
+#
 # Usage: bench/cpu_ab.sh [--variants "io_uring epoll echo"] [--rounds N] [--duration S]
-#                        [--director-b PATH] [--out DIR]
+#                        [--director-b PATH] [--mode redirect|proxy] [--out DIR]
 # Writes OUT/cpu_ab.tsv (round, variant, rate/s, target CPUs, target us per request, and that
 # split into user space and kernel) and prints the medians per variant. Environment: see bench/lib/common.sh.
 set -euo pipefail
@@ -27,6 +31,7 @@ VARIANTS="io_uring epoll echo"
 ROUNDS=3
 DURATION=4
 DIRECTOR_B=""
+MODE=redirect
 OUT=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -34,16 +39,19 @@ while [[ $# -gt 0 ]]; do
     --rounds) ROUNDS="$2"; shift 2 ;;
     --duration) DURATION="$2"; shift 2 ;;
     --director-b) DIRECTOR_B="$2"; shift 2 ;;
+    --mode) MODE="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown option $1" ;;
     esac
 done
 [[ "$DURATION" =~ ^[1-9][0-9]*$ ]] || die "--duration takes whole seconds, got $DURATION"
+[[ "$MODE" == redirect || "$MODE" == proxy ]] || die "--mode must be redirect or proxy"
 read -r -a VARIANT_LIST <<<"$VARIANTS"
 for v in "${VARIANT_LIST[@]}"; do
     case "$v" in
-    echo | io_uring | epoll) ;;
+    echo) [[ "$MODE" == redirect ]] || die "the echo variant has no proxy mode" ;;
+    io_uring | epoll) ;;
     B:io_uring | B:epoll) [[ -x "$DIRECTOR_B" ]] || die "variant $v needs --director-b PATH (an executable)" ;;
     *) die "unknown variant $v (echo, io_uring, epoll, B:io_uring, B:epoll)" ;;
     esac
@@ -58,7 +66,11 @@ mkdir -p "$OUT/logs"
 machine_info >"$OUT/machine.txt"
 printf '%q ' "$0" "${ARGS[@]}" >"$OUT/command.txt"
 CONFIG="$OUT/director.toml"
-director_config redirect "$BENCH_PORT" "$CONFIG"
+director_config "$MODE" "$BENCH_PORT" "$CONFIG"
+if [[ "$MODE" == proxy ]]; then
+    # the registrar shares the client's CPU, so the director's CPU is its own
+    BENCH_TARGET_CPUS="$BENCH_CLIENT_CPUS" start_registrar "$OUT/logs/registrar.log"
+fi
 TICKS="$(getconf CLK_TCK)"
 printf 'round\tvariant\trate\ttarget_cpus\tus_per_request\tus_user\tus_kernel\n' >"$OUT/cpu_ab.tsv"
 
@@ -110,6 +122,7 @@ for round in $(seq "$ROUNDS"); do
         run_one "$round" "$v"
     done
 done
+stop_registrar
 
 python3 - "$OUT/cpu_ab.tsv" <<'PY'
 import csv, statistics, sys

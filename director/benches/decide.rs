@@ -1,9 +1,11 @@
 //! The per-datagram work of the redirect path, split into its stages: `sip::parse`,
 //! `sip::validate_request` on the parsed message, and the whole `decide` (parse, validate,
-//! placement, 301 formatting) on typical REGISTERs from 64 users. See docs/performance.md.
+//! placement, 301 formatting) on typical REGISTERs from 64 users; and of the proxy path: the
+//! same REGISTERs forwarded, and the registrars' 200s relayed back. See docs/performance.md.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use director::decision::{decide, Scratch};
+use director::decision::{decide, decide_in_mode, Scratch};
+use director::topology::Mode;
 
 mod common {
     pub mod inputs;
@@ -44,5 +46,47 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+fn bench_proxy(c: &mut Criterion) {
+    let msgs = inputs::registers();
+    let snap = inputs::proxy_snapshot();
+    let responses = inputs::proxy_responses(&snap);
+    let (source, registrar) = (inputs::source(), inputs::registrar_source());
+    let mut scratch = Scratch::default();
+    let mut out = Vec::with_capacity(2048);
+    let mut g = c.benchmark_group("proxy");
+    g.throughput(Throughput::Elements(msgs.len() as u64));
+    g.bench_function("forward x64", |b| {
+        b.iter(|| {
+            for m in &msgs {
+                let d = decide_in_mode(
+                    &snap,
+                    Mode::Proxy,
+                    black_box(m),
+                    source,
+                    &mut scratch,
+                    &mut out,
+                );
+                black_box(d);
+            }
+        })
+    });
+    g.bench_function("relay x64", |b| {
+        b.iter(|| {
+            for r in &responses {
+                let d = decide_in_mode(
+                    &snap,
+                    Mode::Proxy,
+                    black_box(r),
+                    registrar,
+                    &mut scratch,
+                    &mut out,
+                );
+                black_box(d);
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_proxy);
 criterion_main!(benches);

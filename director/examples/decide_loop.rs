@@ -3,11 +3,13 @@
 //! `valgrind --tool=callgrind target/release/examples/decide_loop 1000` (rounds of 64). A second
 //! argument runs one stage alone, so that inlined stages can be told apart by subtraction:
 //! `parse` (`sip::MessageSlot::parse`, as `decide` does), `validate` (parse and `sip::validate_request_parts`) or `decide`
-//! (the default).
+//! (the default); `forward` and `relay` run the proxy path instead (the REGISTERs forwarded, the
+//! registrars' 200s relayed back).
 
 use std::hint::black_box;
 
-use director::decision::{decide, Scratch};
+use director::decision::{decide, decide_in_mode, Scratch};
+use director::topology::Mode;
 
 #[path = "../benches/common/inputs.rs"]
 mod inputs;
@@ -21,9 +23,26 @@ fn main() {
     let msgs = inputs::registers();
     let snap = inputs::snapshot();
     let source = inputs::source();
+    let proxy_snap = inputs::proxy_snapshot();
+    let responses = inputs::proxy_responses(&proxy_snap);
+    let registrar = inputs::registrar_source();
     let mut scratch = Scratch::default();
     let mut out = Vec::with_capacity(2048);
     for _ in 0..rounds {
+        if stage == "relay" {
+            for r in &responses {
+                let d = decide_in_mode(
+                    &proxy_snap,
+                    Mode::Proxy,
+                    black_box(r),
+                    registrar,
+                    &mut scratch,
+                    &mut out,
+                );
+                black_box(d);
+            }
+            continue;
+        }
         for m in &msgs {
             match stage.as_str() {
                 "parse" => {
@@ -35,6 +54,17 @@ fn main() {
                     if let Ok(msg) = slot.parse(black_box(m)) {
                         let _ = black_box(sip::validate_request_parts(msg).is_ok());
                     }
+                }
+                "forward" => {
+                    let d = decide_in_mode(
+                        &proxy_snap,
+                        Mode::Proxy,
+                        black_box(m),
+                        source,
+                        &mut scratch,
+                        &mut out,
+                    );
+                    black_box(d);
                 }
                 _ => {
                     black_box(decide(&snap, black_box(m), source, &mut scratch, &mut out));
