@@ -9,7 +9,7 @@ pub mod forward;
 pub mod relay;
 pub mod route;
 
-pub use forward::{forward_request, ForwardBufs, ForwardError};
+pub use forward::{forward_request, forward_validated, ForwardBufs, ForwardError};
 pub use relay::{relay_response, RelayError, RelayTo};
 pub use route::{loose_route, LooseRoute, RouteError};
 

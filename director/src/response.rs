@@ -62,16 +62,8 @@ pub fn write_redirect_validated(
         };
         if first_via {
             first_via = false;
-            let (first, rest) = h.value.split_at(first_value_end(h.value));
-            // The validated top Via is the first comma piece of this value; reuse its parse
-            // when that piece is the one `first_value_end` cut (it is, unless a `<` or `>`
-            // makes the two splitters disagree).
-            let via = if first.len() == parts.top_via_value.len() {
-                Ok(parts.top_via)
-            } else {
-                Via::parse(first)
-            };
-            write_top_via_parsed(out, h.value, via, rest, source);
+            let known = (&parts.top_via, parts.top_via_value.len());
+            write_top_via_known(out, h.value, known, source);
         } else {
             copy_header(out, bytes, &h, b"Via");
         }
@@ -239,6 +231,24 @@ fn write_head(out: &mut Vec<u8>, req: &Message<'_>, source: SocketAddr, code: u1
 pub(crate) fn write_top_via(out: &mut Vec<u8>, value: &[u8], source: SocketAddr) {
     let (first, rest) = value.split_at(first_value_end(value));
     write_top_via_parsed(out, value, Via::parse(first), rest, source);
+}
+
+/// [`write_top_via`] reusing `known`: the top Via a validated request's parts hold, with the
+/// length of the raw piece it was parsed from. It is reused when that piece is the one
+/// `first_value_end` cuts (it is, unless a `<` or `>` makes the two splitters disagree).
+pub(crate) fn write_top_via_known(
+    out: &mut Vec<u8>,
+    value: &[u8],
+    known: (&Via<'_>, usize),
+    source: SocketAddr,
+) {
+    let (first, rest) = value.split_at(first_value_end(value));
+    let via = if first.len() == known.1 {
+        Ok(*known.0)
+    } else {
+        Via::parse(first)
+    };
+    write_top_via_parsed(out, value, via, rest, source);
 }
 
 /// [`write_top_via`] with the first value already parsed; `rest` is what follows it.

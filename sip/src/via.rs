@@ -24,6 +24,10 @@ pub struct Via<'a> {
     pub params: &'a [u8],
     /// The first `rport` parameter, found while the parameters are checked.
     rport: Option<Option<u16>>,
+    /// The first `branch` and `received` parameters, found the same way (what
+    /// [`Via::param`] would answer for them).
+    branch: Option<Option<&'a [u8]>>,
+    received: Option<Option<&'a [u8]>>,
     /// Every parameter is a plain `token[=value]` (no white space, no quotes).
     params_plain: bool,
 }
@@ -75,16 +79,20 @@ impl<'a> Via<'a> {
             Some(b';') => v.get(j + 1..)?,
             Some(_) => return None,
         };
-        let mut rport = None;
+        let (mut rport, mut branch, mut received) = (None, None, None);
         let mut it = Params::new(params);
         for p in &mut it {
             let (name, value) = p.ok()?;
-            if name.eq_ignore_ascii_case(b"rport") {
+            if name.eq_ignore_ascii_case(b"branch") {
+                branch.get_or_insert(value);
+            } else if name.eq_ignore_ascii_case(b"rport") {
                 let port = match value {
                     Some(v) => Some(parse_port(v)?),
                     None => None,
                 };
                 rport.get_or_insert(port);
+            } else if name.eq_ignore_ascii_case(b"received") {
+                received.get_or_insert(value);
             }
         }
         Some(Via {
@@ -95,6 +103,8 @@ impl<'a> Via<'a> {
             port,
             params,
             rport,
+            branch,
+            received,
             params_plain: it.all_plain(),
         })
     }
@@ -106,12 +116,12 @@ impl<'a> Via<'a> {
 
     /// The `branch` parameter value.
     pub fn branch(&self) -> Option<&'a [u8]> {
-        self.param(b"branch").flatten()
+        self.branch.flatten()
     }
 
     /// The `received` parameter value.
     pub fn received(&self) -> Option<&'a [u8]> {
-        self.param(b"received").flatten()
+        self.received.flatten()
     }
 
     /// RFC 3581 `rport`: `None` absent, `Some(None)` present without value, `Some(Some(p))`.
@@ -189,7 +199,7 @@ mod tests {
 
     /// What the parse records while checking the parameters agrees with a lookup afterwards.
     #[test]
-    fn recorded_rport_and_plainness() {
+    fn recorded_params_and_plainness() {
         for text in [
             &b"SIP/2.0/UDP h;branch=z9hG4bK1;rport"[..],
             b"SIP/2.0/UDP h;rport=5;branch=x;RPORT=7",
@@ -200,10 +210,17 @@ mod tests {
             b"SIP/2.0/UDP h;x=\"a b\";rport",
             b"SIP/2.0/UDP h;x=\"ab\"",
             b"SIP/2.0/UDP h;branch=\r\n z9;rport",
+            b"SIP/2.0/UDP h;BRANCH=z9hG4bKa;branch=z9hG4bKb;received=192.0.2.1",
+            b"SIP/2.0/UDP h;branch;branch=z9hG4bKb;Received;received=192.0.2.2",
+            b"SIP/2.0/UDP h;rport=5060;received=\"192.0.2.3\";branch=z9hG4bKc",
+            b"SIP/2.0/UDP h;received = 192.0.2.4 ; branch = z9hG4bKd",
         ] {
             let v = Via::parse(text).unwrap();
             let looked_up = v.param(b"rport").map(|p| p.and_then(parse_port));
             assert_eq!(v.rport(), looked_up, "{}", String::from_utf8_lossy(text));
+            let (branch, received) = (v.param(b"branch").flatten(), v.param(b"received").flatten());
+            assert_eq!(v.branch(), branch, "{}", String::from_utf8_lossy(text));
+            assert_eq!(v.received(), received, "{}", String::from_utf8_lossy(text));
             let plain = !v
                 .params
                 .iter()

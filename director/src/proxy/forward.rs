@@ -5,11 +5,11 @@
 
 use std::net::SocketAddr;
 
-use sip::{Edit, HeaderName, Message, Method};
-use xxhash_rust::xxh3::Xxh3;
+use sip::{Edit, HeaderName, Message, Method, Validated};
+use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 use super::{BRANCH_PREFIX, CONN_PARAM};
-use crate::response::{push_decimal, write_top_via};
+use crate::response::{push_decimal, write_top_via, write_top_via_known};
 use crate::topology::Transport;
 
 /// Why a request cannot be forwarded (the caller answers it).
@@ -59,11 +59,46 @@ pub fn forward_request(
     out: &mut Vec<u8>,
 ) -> Result<(), ForwardError> {
     let max_forwards = msg.max_forwards().map_err(|_| ForwardError::BadVia)?;
+    let top = msg.top_via().map_err(|_| ForwardError::BadVia)?;
+    forward_with(msg, max_forwards, &top, None, hop, bufs, out)
+}
+
+/// [`forward_request`] for a request [`sip::validate_request_parts`] accepted: its top Via and
+/// Max-Forwards are taken from `parts` instead of being parsed again.
+pub fn forward_validated(
+    msg: &Message<'_>,
+    parts: &Validated<'_>,
+    hop: Hop<'_>,
+    bufs: &mut ForwardBufs,
+    out: &mut Vec<u8>,
+) -> Result<(), ForwardError> {
+    let top_len = Some(parts.top_via_value.len());
+    forward_with(
+        msg,
+        parts.max_forwards,
+        &parts.top_via,
+        top_len,
+        hop,
+        bufs,
+        out,
+    )
+}
+
+/// The forwarding proper; `top_len` is the length of the piece `top` was parsed from, when the
+/// caller knows it (the client's Via line is then written without a second parse).
+fn forward_with(
+    msg: &Message<'_>,
+    max_forwards: Option<u8>,
+    top: &sip::Via<'_>,
+    top_len: Option<usize>,
+    hop: Hop<'_>,
+    bufs: &mut ForwardBufs,
+    out: &mut Vec<u8>,
+) -> Result<(), ForwardError> {
     if max_forwards == Some(0) {
         return Err(ForwardError::TooManyHops);
     }
     let via_header = msg.header(HeaderName::Via).ok_or(ForwardError::BadVia)?;
-    let top = msg.top_via().map_err(|_| ForwardError::BadVia)?;
 
     // Our Via, then the client's top Via line with received/rport filled in.
     let via = &mut bufs.via;
@@ -78,7 +113,7 @@ pub fn forward_request(
     push_hostport(via, hop.host, hop.port);
     via.extend_from_slice(b";branch=");
     via.extend_from_slice(BRANCH_PREFIX);
-    push_hex(via, branch_hash(msg, &top));
+    push_hex(via, branch_hash(msg, top));
     via.extend_from_slice(b";rport");
     if let Some(conn) = hop.conn {
         via.push(b';');
@@ -89,7 +124,10 @@ pub fn forward_request(
         push_hex(via, super::conn_tag(conn));
     }
     via.extend_from_slice(b"\r\n");
-    write_top_via(via, via_header.value, hop.source);
+    match top_len {
+        Some(len) => write_top_via_known(via, via_header.value, (top, len), hop.source),
+        None => write_top_via(via, via_header.value, hop.source),
+    }
 
     let mf = &mut bufs.max_forwards;
     mf.clear();
@@ -153,13 +191,14 @@ pub fn forward_request(
 /// request. With an RFC 3261 branch: hash of it and the sent-by; otherwise of the fields
 /// 16.11 lists (top Via, Call-ID, CSeq number, From tag, To tag, Request-URI).
 fn branch_hash(msg: &Message<'_>, top: &sip::Via<'_>) -> u64 {
-    let mut h = Xxh3::new();
+    let mut h = HashInput::default();
     let mut part = |b: &[u8]| {
         h.update(b);
         h.update(&[0]);
     };
-    if top.has_rfc3261_branch() {
-        part(top.branch().unwrap_or(&[]));
+    let branch = top.branch();
+    if let Some(branch) = branch.filter(|b| b.starts_with(b"z9hG4bK")) {
+        part(branch);
         part(top.host);
         part(&top.port.unwrap_or(0).to_be_bytes());
     } else {
@@ -178,6 +217,55 @@ fn branch_hash(msg: &Message<'_>, top: &sip::Via<'_>) -> u64 {
     h.digest()
 }
 
+/// Bytes to hash, gathered on the stack and hashed in one call (the usual branch input is a few
+/// dozen bytes, and a streaming XXH3 state costs more to set up than to hash them); past
+/// [`HashInput::STACK`] bytes it spills into a streaming hasher, which gives the same value.
+struct HashInput {
+    buf: [u8; HashInput::STACK],
+    len: usize,
+    spill: Option<Xxh3>,
+}
+
+impl Default for HashInput {
+    fn default() -> Self {
+        HashInput {
+            buf: [0; HashInput::STACK],
+            len: 0,
+            spill: None,
+        }
+    }
+}
+
+impl HashInput {
+    const STACK: usize = 256;
+
+    fn update(&mut self, b: &[u8]) {
+        if let Some(h) = self.spill.as_mut() {
+            h.update(b);
+            return;
+        }
+        match self.buf.get_mut(self.len..self.len + b.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(b);
+                self.len += b.len();
+            }
+            None => {
+                let mut h = Xxh3::new();
+                h.update(&self.buf[..self.len]);
+                h.update(b);
+                self.spill = Some(h);
+            }
+        }
+    }
+
+    fn digest(&self) -> u64 {
+        match &self.spill {
+            Some(h) => h.digest(),
+            None => xxh3_64(&self.buf[..self.len]),
+        }
+    }
+}
+
 fn push_hostport(out: &mut Vec<u8>, host: &str, port: u16) {
     out.extend_from_slice(host.as_bytes());
     out.push(b':');
@@ -188,5 +276,33 @@ fn push_hex(out: &mut Vec<u8>, v: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     for shift in (0..16).rev() {
         out.push(HEX[((v >> (shift * 4)) & 0xf) as usize]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stack path and the spill path hash what one streaming hasher fed the same pieces
+    /// would, whatever the total length.
+    #[test]
+    fn hash_input_equals_streaming() {
+        for sizes in [
+            &[][..],
+            &[3, 0, 40],
+            &[255, 1],
+            &[256],
+            &[200, 100, 7],
+            &[1000, 3],
+        ] {
+            let mut input = HashInput::default();
+            let mut reference = Xxh3::new();
+            for (i, &n) in sizes.iter().enumerate() {
+                let piece: Vec<u8> = (0..n).map(|j| (i * 31 + j) as u8).collect();
+                input.update(&piece);
+                reference.update(&piece);
+            }
+            assert_eq!(input.digest(), reference.digest(), "pieces {sizes:?}");
+        }
     }
 }

@@ -36,7 +36,12 @@ pub enum RelayTo {
 
 /// Writes `msg` without our top Via into `out` and says where it goes.
 pub fn relay_response(msg: &Message<'_>, out: &mut Vec<u8>) -> Result<RelayTo, RelayError> {
-    let top = msg.top_via().map_err(|_| RelayError::NotOurs)?;
+    // One pass over the Vias: ours, then the one the response goes to.
+    let mut vias = msg.vias();
+    let top = vias
+        .next()
+        .and_then(Result::ok)
+        .ok_or(RelayError::NotOurs)?;
     if !top.branch().is_some_and(|b| b.starts_with(BRANCH_PREFIX)) {
         return Err(RelayError::NotOurs);
     }
@@ -45,9 +50,8 @@ pub fn relay_response(msg: &Message<'_>, out: &mut Vec<u8>) -> Result<RelayTo, R
         // A connection id must carry its tag: a forged or stale one is not ours.
         Some(v) => Some(verified_conn(v.unwrap_or(&[])).ok_or(RelayError::NotOurs)?),
     };
-    let next = msg
-        .vias()
-        .nth(1)
+    let next = vias
+        .next()
         .and_then(Result::ok)
         .ok_or(RelayError::NoNextHop)?;
     let to = match conn {
