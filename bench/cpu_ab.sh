@@ -69,7 +69,7 @@ CONFIG="$OUT/director.toml"
 director_config "$MODE" "$BENCH_PORT" "$CONFIG"
 if [[ "$MODE" == proxy ]]; then
     # the registrar shares the client's CPU, so the director's CPU is its own
-    BENCH_TARGET_CPUS="$BENCH_CLIENT_CPUS" start_registrar "$OUT/logs/registrar.log"
+    BENCH_REGISTRAR_CPUS="${BENCH_REGISTRAR_CPUS:-$BENCH_CLIENT_CPUS}" start_registrar "$OUT/logs/registrar.log"
 fi
 TICKS="$(getconf CLK_TCK)"
 printf 'round\tvariant\trate\ttarget_cpus\tus_per_request\tus_user\tus_kernel\n' >"$OUT/cpu_ab.tsv"

@@ -10,6 +10,9 @@
 #   BENCH_ADMIN_PORT      director admin HTTP port                 (default 9070)
 #   BENCH_CLIENT_CPUS     taskset CPU list for the load generator  (default: none)
 #   BENCH_TARGET_CPUS     taskset CPU list for the target          (default: none)
+#   BENCH_REGISTRAR_CPUS  taskset CPU list for the proxy mode's registrar simulator
+#                         (default: BENCH_TARGET_CPUS; on 2 CPUs, the client's CPU keeps the
+#                         proxy's CPU to itself)
 #   BENCH_NO_BUILD=1      do not run cargo build (use existing target/release binaries)
 #   BENCH_NO_INSTALL=1    never call apt-get/pip (fail if something is missing)
 #   LOADGEN, DIRECTOR     binaries                                 (default target/release/...)
@@ -446,7 +449,7 @@ start_registrar() {
     printf '%q ' "${cmd[@]}" >"$logf"
     printf '\n' >>"$logf"
     local -a pre
-    mapfile -t pre < <(cpu_prefix "${BENCH_TARGET_CPUS:-}")
+    mapfile -t pre < <(cpu_prefix "${BENCH_REGISTRAR_CPUS:-${BENCH_TARGET_CPUS:-}}")
     "${pre[@]}" "${cmd[@]}" >>"$logf" 2>&1 &
     REGISTRAR_PID=$!
     BENCH_PIDS+=("$REGISTRAR_PID")

@@ -7,6 +7,7 @@
 
 use crate::cli::{ListenTransport, RegistrarArgs};
 use crate::wire::{self, Name};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -102,6 +103,19 @@ fn answer(req: &[u8], tag: &str, expires: u32, out: &mut Vec<u8>) -> Result<bool
 fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len())
         .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// A UDP socket with 4 MiB buffers (best effort; the kernel caps them at
+/// `net.core.[rw]mem_max`): with the default ~200 KiB, a registrar that shares a CPU with
+/// the proxy under test dropped datagrams while it waited for its time slice, and the
+/// client's retransmissions showed up as the proxy's 500 ms tail.
+fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_nonblocking(true)?;
+    let _ = s.set_recv_buffer_size(4 << 20);
+    let _ = s.set_send_buffer_size(4 << 20);
+    s.bind(&SockAddr::from(addr))?;
+    UdpSocket::from_std(s.into())
 }
 
 async fn serve_udp(sock: UdpSocket, l: Arc<Listener>, tag: String, expires: u32) {
@@ -314,9 +328,7 @@ async fn serve(a: &RegistrarArgs) -> Result<(), String> {
         let tag = format!("reg{i:x}");
         let (name, l) = match a.transport {
             ListenTransport::Udp => {
-                let s = UdpSocket::bind(addr)
-                    .await
-                    .map_err(|e| format!("bind {addr}: {e}"))?;
+                let s = bind_udp(addr).map_err(|e| format!("bind {addr}: {e}"))?;
                 let bound = s.local_addr().map_err(|e| e.to_string())?;
                 let l = Arc::new(new_listener(bound, "udp"));
                 tokio::spawn(serve_udp(s, l.clone(), tag, a.expires));
