@@ -3,7 +3,8 @@
 # UDP REGISTER -> 301 scaling against the raw echo and Kamailio (1-8 workers), pinned against
 # unpinned director workers, proxy mode against Kamailio's stateless forwarding, and
 # REGISTER -> 301 over kept-alive TLS against Kamailio's tls module, and open-loop latency at
-# half of each target's peak (bench/latency.sh: the p99 target). Runs from the folder
+# half of each target's peak (bench/latency.sh: the p99 target), redirect then proxy. Runs
+# from the folder
 # bench/device/pack.sh made (no build, no install, no network); half the CPUs for the
 # targets, the other half for the load generator. Phases run in order of importance, each
 # within what is left of the budget, and each writes its own bench/run.sh result directory
@@ -20,7 +21,7 @@
 #   DEVICE_WORKERS    worker counts                          (default "1 2 4 8", capped at
 #                     half the CPUs)
 #   DEVICE_PHASES     which phases, in order                 (default "redirect pinning proxy
-#                     tls latency")
+#                     tls latency latency-proxy")
 #   DEVICE_FRACTIONS  latency phase: offered load as fractions of the peak (default 0.5)
 set -euo pipefail
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -31,7 +32,7 @@ RESULTS="${OUT:-/tmp/device-results}"
 BUDGET="${DEVICE_BUDGET_S:-420}"
 DURATION="${DEVICE_DURATION:-5}"
 ROUNDS="${DEVICE_ROUNDS:-2}"
-PHASES="${DEVICE_PHASES:-redirect pinning proxy tls latency}"
+PHASES="${DEVICE_PHASES:-redirect pinning proxy tls latency latency-proxy}"
 FRACTIONS="${DEVICE_FRACTIONS:-0.5}"
 mkdir -p "$RESULTS"
 LOG="$RESULTS/device.log"
@@ -111,8 +112,11 @@ for p in $PHASES; do
     pinning) # settle the pin_workers default: the same director, unpinned, at the top counts
         DIRECTOR_EXTRA_ARGS="--pin-workers false" phase udp-redirect-unpinned $((2 * per_run)) run.sh \
             --targets director --workers "$maxw" --client-threads "$threads" --duration "$DURATION" --rounds 2 ;;
-    proxy) # stateless forwarding to a loadgen registrar
-        phase udp-proxy $((2 * nw * per_run + 5)) run.sh --mode proxy --targets "director kamailio" \
+    proxy) # stateless forwarding to a loadgen registrar: four listeners (the proxies' workers
+        # all send from one address, so one listener would be one socket on one core) on the
+        # client's CPUs, off the proxies' own
+        BENCH_REGISTRARS=4 BENCH_REGISTRAR_CPUS="${BENCH_CLIENT_CPUS:-}" \
+            phase udp-proxy $((2 * nw * per_run + 5)) run.sh --mode proxy --targets "director kamailio" \
             --workers "$workers" --client-threads "$threads" --duration "$DURATION" --rounds 1 ;;
     tls) # kept-alive TLS connections
         phase tls-keepalive $((2 * nw * per_run)) run.sh --transport tls --targets "director kamailio" \
@@ -123,7 +127,13 @@ for p in $PHASES; do
         phase latency-udp $((2 * per_run + nf * 2 * (per_run + 2))) latency.sh --targets "echo director" \
             --workers "$maxw" --client-threads "$threads" --duration "$DURATION" --rounds 1 \
             --fractions "$FRACTIONS" --warmup-ms $((DURATION * 200)) ;;
-    *) log "unknown phase $p (redirect pinning proxy tls latency)" ;;
+    latency-proxy) # the same in proxy mode, the registrar set up as in the proxy phase
+        nf="$(wc -w <<<"$FRACTIONS")"
+        BENCH_REGISTRARS=4 BENCH_REGISTRAR_CPUS="${BENCH_CLIENT_CPUS:-}" \
+            phase latency-udp-proxy $((2 * per_run + nf * 2 * (per_run + 2))) latency.sh --mode proxy \
+            --targets "director kamailio" --workers "$maxw" --client-threads "$threads" \
+            --duration "$DURATION" --rounds 1 --fractions "$FRACTIONS" --warmup-ms $((DURATION * 200)) ;;
+    *) log "unknown phase $p (redirect pinning proxy tls latency latency-proxy)" ;;
     esac
 done
 log "done in $((SECONDS - start)) s; results in $RESULTS (summary.md; without python3 here: bench/lib/summarize.sh DIR)"

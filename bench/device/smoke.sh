@@ -32,7 +32,8 @@ PATH="$work/bin" PACK="$work/pack" OUT="$work/out" DEVICE_DURATION=1 DEVICE_ROUN
     DEVICE_WORKERS=1 DEVICE_BUDGET_S=240 bench/device/run.sh
 
 bench/lib/summarize.sh "$work"/out/udp-redirect "$work"/out/udp-redirect-unpinned \
-    "$work"/out/udp-proxy "$work"/out/tls-keepalive "$work"/out/latency-udp >/dev/null
+    "$work"/out/udp-proxy "$work"/out/tls-keepalive "$work"/out/latency-udp \
+    "$work"/out/latency-udp-proxy >/dev/null
 # check PHASE TARGET...: one record per target, answered, without errors (and, in the latency
 # phase, with a p99)
 check() {
@@ -54,6 +55,9 @@ check udp-redirect-unpinned director
 check udp-proxy director kamailio
 check tls-keepalive director kamailio
 check latency-udp echo director
+check latency-udp-proxy director kamailio
+grep -q -- '--listen 127.0.0.1:[0-9]* --listen' "$work"/out/udp-proxy/logs/registrar.log ||
+    fail "the proxy phase did not start several registrar listeners"
 grep -q 'pin-workers false' "$work"/out/udp-redirect-unpinned/logs/*director.target.log ||
     fail "the unpinned phase did not pass --pin-workers false"
 echo "device smoke: every phase measured every target (packed kamailio, no python3, no openssl)" >&2

@@ -7,6 +7,12 @@
 # Environment (all optional):
 #   BENCH_PORT            target port on 127.0.0.1                 (default 5070)
 #   BENCH_REGISTRAR_PORT  first port of the registrar simulator    (default 5090)
+#   BENCH_REGISTRARS      proxy mode: the simulator's listeners, on consecutive ports from
+#                         BENCH_REGISTRAR_PORT (default 1). The director's registrars take
+#                         them in turn and Kamailio's dispatcher list names each, so the
+#                         forwarded traffic spreads over several sockets (one socket answers
+#                         ~200k/s on one core; every worker of a proxy sends from the same
+#                         address, so SO_REUSEPORT alone would not spread it)
 #   BENCH_ADMIN_PORT      director admin HTTP port                 (default 9070)
 #   BENCH_CLIENT_CPUS     taskset CPU list for the load generator  (default: none)
 #   BENCH_TARGET_CPUS     taskset CPU list for the target          (default: none)
@@ -40,6 +46,7 @@ BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
 BENCH_PORT="${BENCH_PORT:-5070}"
 BENCH_REGISTRAR_PORT="${BENCH_REGISTRAR_PORT:-5090}"
+BENCH_REGISTRARS="${BENCH_REGISTRARS:-1}"
 BENCH_ADMIN_PORT="${BENCH_ADMIN_PORT:-9070}"
 LOADGEN="${LOADGEN:-$REPO_DIR/target/release/loadgen}"
 DIRECTOR="${DIRECTOR:-$REPO_DIR/target/release/director}"
@@ -310,10 +317,13 @@ machine_info() {
 director_config() {
     local mode="$1" port="$2" out="$3" src
     if [[ "$mode" == proxy ]]; then src="$BENCH_DIR/director-proxy.toml"; else src="$BENCH_DIR/director.toml"; fi
+    # each @REGISTRAR_PORT@ outside comments in turn gets the next of the BENCH_REGISTRARS ports
     sed -e "s/@PORT@/$port/g" \
         -e "s/@ADMIN_PORT@/$BENCH_ADMIN_PORT/g" \
-        -e "s/@REGISTRAR_PORT@/$BENCH_REGISTRAR_PORT/g" \
-        "$src" >"$out"
+        "$src" | awk -v first="$BENCH_REGISTRAR_PORT" -v n="$BENCH_REGISTRARS" '
+        /^[ \t]*#/ { gsub(/@REGISTRAR_PORT@/, first); print; next }
+        { while ((i = index($0, "@REGISTRAR_PORT@")) > 0) {
+              $0 = substr($0, 1, i - 1) (first + k % n) substr($0, i + 16); k++ } print }' >"$out"
     if [[ "$BENCH_TRANSPORT" == tls ]]; then
         # the one listener becomes TLS, with the run's certificate
         tls_cert
@@ -330,7 +340,12 @@ director_config() {
 kamailio_list() {
     local mode="$1" out="$2"
     if [[ "$mode" == proxy ]]; then
-        printf '# generated: loopback registrar simulator\n1 sip:127.0.0.1:%s 0 0\n' "$BENCH_REGISTRAR_PORT" >"$out"
+        {
+            printf '# generated: loopback registrar simulator (BENCH_REGISTRARS listeners)\n'
+            for ((i = 0; i < BENCH_REGISTRARS; i++)); do
+                printf '1 sip:127.0.0.1:%s 0 0\n' "$((BENCH_REGISTRAR_PORT + i))"
+            done
+        } >"$out"
     else
         cp "$BENCH_DIR/kamailio/redirect.list" "$out"
     fi
@@ -440,12 +455,19 @@ stop_target() {
     log "port $BENCH_PORT still busy after stopping the target"
 }
 
-# start_registrar LOGFILE: the registrar simulator (proxy mode), one UDP listener
+# start_registrar LOGFILE: the registrar simulator (proxy mode), BENCH_REGISTRARS UDP
+# listeners (REGISTRAR_EXTRA_ARGS="--threads N" gives each N sockets)
 start_registrar() {
     local logf="$1"
-    port_free "$BENCH_REGISTRAR_PORT" || die "port $BENCH_REGISTRAR_PORT busy (set BENCH_REGISTRAR_PORT)"
+    local -a listen=()
+    local i p
+    for ((i = 0; i < BENCH_REGISTRARS; i++)); do
+        p=$((BENCH_REGISTRAR_PORT + i))
+        port_free "$p" || die "port $p busy (set BENCH_REGISTRAR_PORT)"
+        listen+=(--listen "127.0.0.1:$p")
+    done
     # shellcheck disable=SC2206
-    local -a cmd=("$LOADGEN" registrar --listen "127.0.0.1:$BENCH_REGISTRAR_PORT" --transport udp $REGISTRAR_EXTRA_ARGS)
+    local -a cmd=("$LOADGEN" registrar "${listen[@]}" --transport udp $REGISTRAR_EXTRA_ARGS)
     printf '%q ' "${cmd[@]}" >"$logf"
     printf '\n' >>"$logf"
     local -a pre
@@ -453,7 +475,9 @@ start_registrar() {
     "${pre[@]}" "${cmd[@]}" >>"$logf" 2>&1 &
     REGISTRAR_PID=$!
     BENCH_PIDS+=("$REGISTRAR_PID")
-    wait_ready "$BENCH_REGISTRAR_PORT" 20 || die "registrar simulator not ready (see $logf)"
+    for ((i = 0; i < BENCH_REGISTRARS; i++)); do
+        wait_ready "$((BENCH_REGISTRAR_PORT + i))" 20 || die "registrar simulator not ready (see $logf)"
+    done
 }
 
 stop_registrar() {

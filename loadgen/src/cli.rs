@@ -250,6 +250,10 @@ pub struct RegistrarArgs {
     /// Expires put in the Contact of a REGISTER 200 when the request has none.
     #[arg(long, default_value_t = 3600)]
     pub expires: u32,
+    /// UDP: threads per listener, each with its own SO_REUSEPORT socket and
+    /// recvmmsg/sendmmsg batches.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
     /// TLS: the certificate chain (PEM) to present instead of a self-signed one.
     #[arg(long, requires = "private_key")]
     pub certificate: Option<std::path::PathBuf>,

@@ -7,6 +7,7 @@ mod fine_timer;
 mod mmsg;
 mod plan;
 mod registrar;
+mod registrar_udp;
 mod report;
 mod request;
 mod run;

@@ -130,6 +130,25 @@ impl Batch {
         self.count -= n;
     }
 
+    /// Keeps the filled slots `i` with `keep[i]` (in order) and drops the others; slots past
+    /// `keep.len()` are dropped too.
+    pub fn retain(&mut self, keep: &[bool]) {
+        let n = self.count.min(keep.len());
+        let mut to = 0;
+        for (from, _) in keep.iter().enumerate().take(n).filter(|(_, &k)| k) {
+            if from != to {
+                let (src, dst) = (from * self.slot, to * self.slot);
+                self.data.copy_within(src..src + self.slot, dst);
+                self.offs[to] = self.offs[from];
+                self.lens[to] = self.lens[from];
+                self.addrs[to] = self.addrs[from];
+                self.addr_lens[to] = self.addr_lens[from];
+            }
+            to += 1;
+        }
+        self.count = to;
+    }
+
     fn prepare(&mut self, n: usize, full_slots: bool, with_addr: bool) {
         let base = self.data.as_mut_ptr();
         for i in 0..n {
@@ -214,5 +233,32 @@ impl Batch {
             return Err(io::Error::last_os_error());
         }
         Ok(sent as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filled(payloads: &[&[u8]]) -> Batch {
+        let mut b = Batch::new(4, 16);
+        for p in payloads {
+            b.next_mut().expect("free slot")[..p.len()].copy_from_slice(p);
+            b.commit(p.len());
+        }
+        b
+    }
+
+    #[test]
+    fn retain_keeps_the_marked_slots_in_order() {
+        let mut b = filled(&[b"a", b"bb", b"ccc", b"dddd"]);
+        b.set_window(2, 1, 2);
+        b.retain(&[false, true, true, false]);
+        assert_eq!(b.count, 2);
+        assert_eq!((b.get(0), b.get(1)), (&b"bb"[..], &b"cc"[..]));
+        b.retain(&[true]);
+        assert_eq!((b.count, b.get(0)), (1, &b"bb"[..]));
+        b.retain(&[]);
+        assert!(b.is_empty());
     }
 }

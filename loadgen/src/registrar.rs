@@ -6,25 +6,25 @@
 //! listener counters and exit.
 
 use crate::cli::{ListenTransport, RegistrarArgs};
+use crate::registrar_udp;
 use crate::wire::{self, Name};
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::TcpListener;
 
-/// One listener's state.
+/// One listener's state (shared by its UDP threads, `registrar_udp`).
 #[derive(Debug)]
-struct Listener {
-    addr: SocketAddr,
+pub(crate) struct Listener {
+    pub(crate) addr: SocketAddr,
     transport: &'static str,
-    muted: AtomicBool,
-    received: AtomicU64,
-    answered: AtomicU64,
-    dropped: AtomicU64,
-    malformed: AtomicU64,
+    pub(crate) muted: AtomicBool,
+    pub(crate) received: AtomicU64,
+    pub(crate) answered: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) malformed: AtomicU64,
 }
 
 impl Listener {
@@ -47,7 +47,12 @@ impl Listener {
 }
 
 /// Builds the answer to `req` into `out`; `false` when nothing is to be sent.
-fn answer(req: &[u8], tag: &str, expires: u32, out: &mut Vec<u8>) -> Result<bool, wire::WireError> {
+pub(crate) fn answer(
+    req: &[u8],
+    tag: &str,
+    expires: u32,
+    out: &mut Vec<u8>,
+) -> Result<bool, wire::WireError> {
     let r = wire::parse_request(req)?;
     out.clear();
     if r.method == b"ACK" {
@@ -86,7 +91,8 @@ fn answer(req: &[u8], tag: &str, expires: u32, out: &mut Vec<u8>) -> Result<bool
             out.extend_from_slice(tag.as_bytes());
         }
         if name == Name::Contact && value != b"*" && !contains_ci(value, b"expires=") {
-            out.extend_from_slice(format!(";expires={req_expires}").as_bytes());
+            // Written straight into `out` (io::Write for Vec): no String per REGISTER.
+            let _ = write!(out, ";expires={req_expires}");
         }
         out.extend_from_slice(b"\r\n");
     }
@@ -103,45 +109,6 @@ fn answer(req: &[u8], tag: &str, expires: u32, out: &mut Vec<u8>) -> Result<bool
 fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len())
         .any(|w| w.eq_ignore_ascii_case(needle))
-}
-
-/// A UDP socket with 4 MiB buffers (best effort; the kernel caps them at
-/// `net.core.[rw]mem_max`): with the default ~200 KiB, a registrar that shares a CPU with
-/// the proxy under test dropped datagrams while it waited for its time slice, and the
-/// client's retransmissions showed up as the proxy's 500 ms tail.
-fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
-    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    s.set_nonblocking(true)?;
-    let _ = s.set_recv_buffer_size(4 << 20);
-    let _ = s.set_send_buffer_size(4 << 20);
-    s.bind(&SockAddr::from(addr))?;
-    UdpSocket::from_std(s.into())
-}
-
-async fn serve_udp(sock: UdpSocket, l: Arc<Listener>, tag: String, expires: u32) {
-    let mut buf = vec![0u8; 65536];
-    let mut out = Vec::with_capacity(2048);
-    loop {
-        let Ok((n, from)) = sock.recv_from(&mut buf).await else {
-            continue;
-        };
-        l.received.fetch_add(1, Ordering::Relaxed);
-        if l.muted.load(Ordering::Relaxed) {
-            l.dropped.fetch_add(1, Ordering::Relaxed);
-            continue;
-        }
-        match answer(&buf[..n], &tag, expires, &mut out) {
-            Ok(true) => {
-                if sock.send_to(&out, from).await.is_ok() {
-                    l.answered.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            Ok(false) => {}
-            Err(_) => {
-                l.malformed.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
 }
 
 async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(
@@ -328,10 +295,11 @@ async fn serve(a: &RegistrarArgs) -> Result<(), String> {
         let tag = format!("reg{i:x}");
         let (name, l) = match a.transport {
             ListenTransport::Udp => {
-                let s = bind_udp(addr).map_err(|e| format!("bind {addr}: {e}"))?;
-                let bound = s.local_addr().map_err(|e| e.to_string())?;
+                let (bound, socks) = registrar_udp::bind(addr, a.threads)
+                    .map_err(|e| format!("bind {addr}: {e}"))?;
                 let l = Arc::new(new_listener(bound, "udp"));
-                tokio::spawn(serve_udp(s, l.clone(), tag, a.expires));
+                registrar_udp::spawn(socks, &l, &tag, a.expires)
+                    .map_err(|e| format!("threads for {bound}: {e}"))?;
                 ("udp", l)
             }
             ListenTransport::Tcp | ListenTransport::Tls => {

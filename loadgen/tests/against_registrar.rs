@@ -42,6 +42,42 @@ fn udp_register_all_200_and_json_consistent() {
     );
 }
 
+/// `--threads 3`: three SO_REUSEPORT sockets on one port share the listener's counters; four
+/// client sockets spread over them, and every request is answered once.
+#[test]
+fn udp_registrar_threads_share_one_port_and_counters() {
+    let reg = Server::start(
+        &["registrar", "--listen", "127.0.0.1:0", "--threads", "3"],
+        1,
+    );
+    let r = load(
+        &[
+            "register",
+            "--target",
+            &reg.addrs[0],
+            "--count",
+            "4000",
+            "--users",
+            "500",
+            "--threads",
+            "2",
+            "--connections",
+            "8",
+        ],
+        LIMIT,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.status(200), 4000, "{}", r.json);
+    assert_eq!(r.n("errors_total"), 0, "{}", r.json);
+    assert_eq!(r.n("retransmits"), 0, "{}", r.json);
+    r.assert_consistent();
+    let counters = reg.stop();
+    assert!(
+        counters.contains("received 4000 answered 4000"),
+        "{counters}"
+    );
+}
+
 #[test]
 fn udp_options_all_200() {
     let reg = Server::start(

@@ -1,0 +1,111 @@
+//! The registrar simulator's UDP listeners: `--threads` SO_REUSEPORT sockets per listener,
+//! each served by its own thread with `recvmmsg`/`sendmmsg` batches. A proxy under test on many
+//! cores forwards far more than one socket answering one datagram per system call can take,
+//! and the simulator must not be what a proxy benchmark measures.
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::mmsg::Batch;
+use crate::registrar::{answer, Listener};
+
+/// Datagrams per `recvmmsg`/`sendmmsg`.
+const BATCH: usize = 64;
+/// Bytes per datagram slot; an answer that would not fit is counted as malformed.
+const SLOT: usize = 4096;
+
+/// One socket on `addr` with SO_REUSEPORT (so a listener's threads share its port) and 4 MiB
+/// buffers (best effort; the kernel caps them at `net.core.[rw]mem_max`). With the default
+/// ~200 KiB, a simulator sharing a CPU with the proxy under test dropped bursts while it waited
+/// for its time slice, and the client's retransmissions showed up as the proxy's 500 ms tail.
+fn bind_one(addr: SocketAddr) -> io::Result<Socket> {
+    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_reuse_port(true)?;
+    let _ = s.set_recv_buffer_size(4 << 20);
+    let _ = s.set_send_buffer_size(4 << 20);
+    s.bind(&SockAddr::from(addr))?;
+    Ok(s)
+}
+
+/// `threads` sockets on `addr` (port 0: the others join the port the first one got), and the
+/// address they share.
+pub(crate) fn bind(addr: SocketAddr, threads: usize) -> io::Result<(SocketAddr, Vec<Socket>)> {
+    let first = bind_one(addr)?;
+    let bound = first
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other("bound address is not IP"))?;
+    let mut socks = vec![first];
+    for _ in 1..threads.max(1) {
+        socks.push(bind_one(bound)?);
+    }
+    Ok((bound, socks))
+}
+
+/// Serves each socket on its own thread until the process exits.
+pub(crate) fn spawn(
+    socks: Vec<Socket>,
+    l: &Arc<Listener>,
+    tag: &str,
+    expires: u32,
+) -> io::Result<()> {
+    for (i, s) in socks.into_iter().enumerate() {
+        let (l, tag) = (Arc::clone(l), tag.to_string());
+        std::thread::Builder::new()
+            .name(format!("registrar-{}-{i}", l.addr))
+            .spawn(move || serve(&s, &l, &tag, expires))?;
+    }
+    Ok(())
+}
+
+fn serve(sock: &Socket, l: &Listener, tag: &str, expires: u32) {
+    let fd = sock.as_raw_fd();
+    let mut b = Batch::new(BATCH, SLOT);
+    let mut out = Vec::with_capacity(2048);
+    let mut keep = [false; BATCH];
+    loop {
+        let n = match b.recv(fd, libc::MSG_WAITFORONE, true) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // A socket error (an ICMP error queued by an earlier send): try again.
+            Err(_) => continue,
+        };
+        l.received.fetch_add(n as u64, Ordering::Relaxed);
+        if l.muted.load(Ordering::Relaxed) {
+            l.dropped.fetch_add(n as u64, Ordering::Relaxed);
+            continue;
+        }
+        for (i, k) in keep.iter_mut().enumerate().take(n) {
+            *k = false;
+            match answer(b.get(i), tag, expires, &mut out) {
+                Ok(true) if out.len() <= SLOT => {
+                    // The answer replaces the request in its slot; the source address stays.
+                    b.slot_mut(i)[..out.len()].copy_from_slice(&out);
+                    b.set_window(i, 0, out.len());
+                    *k = true;
+                }
+                Ok(false) => {}
+                Ok(true) | Err(_) => {
+                    l.malformed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        b.retain(&keep[..n]);
+        while !b.is_empty() {
+            match b.send(fd, 0, true) {
+                Ok(sent) => {
+                    l.answered.fetch_add(sent as u64, Ordering::Relaxed);
+                    b.consume_front(sent.max(1));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // A destination that went away: drop that datagram.
+                Err(_) => b.consume_front(1),
+            }
+        }
+    }
+}
