@@ -338,7 +338,7 @@ director_config() {
 
 # kamailio_list MODE FILE: the dispatcher list for the run
 kamailio_list() {
-    local mode="$1" out="$2"
+    local mode="$1" out="$2" i
     if [[ "$mode" == proxy ]]; then
         {
             printf '# generated: loopback registrar simulator (BENCH_REGISTRARS listeners)\n'
