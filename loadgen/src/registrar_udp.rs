@@ -72,8 +72,12 @@ fn serve(sock: &Socket, l: &Listener, tag: &str, expires: u32) {
         let n = match b.recv(fd, libc::MSG_WAITFORONE, true) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            // A socket error (an ICMP error queued by an earlier send): try again.
-            Err(_) => continue,
+            // Anything else (an unconnected UDP socket reports next to nothing): try again,
+            // without spinning should it persist.
+            Err(_) => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                continue;
+            }
         };
         l.received.fetch_add(n as u64, Ordering::Relaxed);
         if l.muted.load(Ordering::Relaxed) {
