@@ -575,48 +575,60 @@ fn is_us(uri: &Uri<'_>, host: &str, local: SocketAddr) -> bool {
 
 /// The director's host in its Via and Path: the listener's address, or (for a wildcard
 /// listener) the configured `domain`.
-fn advertised_host(snap: &Snapshot, local: SocketAddr) -> HostText {
-    let mut h = HostText::default();
-    match (local.ip().is_unspecified(), snap.topology().domain()) {
-        (true, Some(domain)) => h.push(domain),
-        (_, _) => match local {
-            // Dotted quad by hand: `core::fmt` took a tenth of a forwarded request's time.
-            SocketAddr::V4(a) => {
-                for (i, octet) in a.ip().octets().into_iter().enumerate() {
-                    if i > 0 {
-                        h.push(".");
-                    }
-                    let mut digits = [0u8; sip::MAX_DECIMAL_LEN];
-                    h.push_bytes(sip::decimal(u64::from(octet), &mut digits));
-                }
-            }
-            SocketAddr::V6(a) => h.push_fmt(format_args!("[{}]", a.ip())),
-        },
+fn advertised_host(snap: &Snapshot, local: SocketAddr) -> HostText<'_> {
+    if let (true, Some(domain)) = (local.ip().is_unspecified(), snap.topology().domain()) {
+        return HostText::Name(domain);
     }
-    h
+    let mut ip = IpText::default();
+    match local {
+        // Dotted quad by hand: `core::fmt` took a tenth of a forwarded request's time.
+        SocketAddr::V4(a) => {
+            for (i, octet) in a.ip().octets().into_iter().enumerate() {
+                if i > 0 {
+                    ip.push(b".");
+                }
+                let mut digits = [0u8; sip::MAX_DECIMAL_LEN];
+                ip.push(sip::decimal(u64::from(octet), &mut digits));
+            }
+        }
+        SocketAddr::V6(a) => ip.push_fmt(format_args!("[{}]", a.ip())),
+    }
+    HostText::Ip(ip)
 }
 
-/// A small stack buffer for a host name or address (no allocation on the hot path).
-struct HostText {
-    buf: [u8; 256],
+/// The advertised host: the configured name, or the listener's address written out.
+enum HostText<'a> {
+    Name(&'a str),
+    Ip(IpText),
+}
+
+impl HostText<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            HostText::Name(name) => name,
+            HostText::Ip(ip) => ip.as_str(),
+        }
+    }
+}
+
+/// An IP address as text on the stack: `[` IPv6 `]` is at most 47 bytes.
+struct IpText {
+    buf: [u8; 48],
     len: usize,
 }
 
-impl Default for HostText {
+impl Default for IpText {
     fn default() -> Self {
-        HostText {
-            buf: [0; 256],
+        IpText {
+            buf: [0; 48],
             len: 0,
         }
     }
 }
 
-impl HostText {
-    fn push(&mut self, s: &str) {
-        self.push_bytes(s.as_bytes());
-    }
+impl IpText {
     /// Appends ASCII `b` (as much as fits).
-    fn push_bytes(&mut self, b: &[u8]) {
+    fn push(&mut self, b: &[u8]) {
         let n = b.len().min(self.buf.len() - self.len);
         self.buf[self.len..self.len + n].copy_from_slice(&b[..n]);
         self.len += n;
