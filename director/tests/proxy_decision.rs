@@ -279,3 +279,95 @@ Call-ID: inv1@test\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
     assert_eq!(parsed.max_forwards(), Ok(Some(70)), "inserted");
     assert!(!out.contains("Route:"), "{out}");
 }
+
+/// Our Via and Path name the listener's address (IPv6 in brackets), or for a wildcard listener
+/// the configured `domain`; a Route naming that domain is ours and is removed.
+#[test]
+fn our_via_and_path_name_the_listener_or_the_domain() {
+    let forwarded = |snap: &Snapshot, local: &str, msg: &str| {
+        let source = Source {
+            local: local.parse().expect("addr"),
+            ..source()
+        };
+        let mut out = Vec::new();
+        let (_, o) = decide(
+            snap,
+            msg.as_bytes(),
+            source,
+            &mut Scratch::default(),
+            &mut out,
+        );
+        let out = String::from_utf8(out).expect("utf8");
+        assert_eq!(o, Outcome::Forwarded, "{out}");
+        out
+    };
+    let register = request("REGISTER", "sip:example.com", "z9hG4bK-h1", "");
+    let plain = snapshot([true; 3], true);
+    for (local, host) in [
+        ("127.0.0.1:5060", "127.0.0.1:5060"),
+        ("192.0.2.250:5070", "192.0.2.250:5070"),
+        ("[2001:db8::7]:5071", "[2001:db8::7]:5071"),
+        ("0.0.0.0:5060", "0.0.0.0:5060"),
+    ] {
+        let out = forwarded(&plain, local, &register);
+        assert!(
+            out.starts_with(&format!(
+                "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP {host};branch=z9hG4bKdR"
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("\r\nPath: <sip:{host};lr>\r\n")),
+            "{out}"
+        );
+    }
+
+    let c = Config::parse(
+        &TOPO.replace(
+            "mode = \"proxy\"",
+            "mode = \"proxy\"\ndomain = \"sip.example.net\"",
+        ),
+        "t.toml",
+    )
+    .expect("valid");
+    let e = HealthPolicy::new(&c.topology, c.health).eligibility();
+    let addr = |p: u16| Some(SocketAddr::from(([127, 0, 0, 1], p)));
+    let named = Snapshot::new(
+        c.topology,
+        e,
+        vec![vec![addr(6001), addr(6002)], vec![addr(6003)]],
+        1,
+    );
+    let out = forwarded(&named, "0.0.0.0:5060", &register);
+    assert!(
+        out.contains("\r\nVia: SIP/2.0/UDP sip.example.net:5060;branch=z9hG4bKdR"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\r\nPath: <sip:sip.example.net:5060;lr>\r\n"),
+        "{out}"
+    );
+    // A listener with its own address keeps naming it, domain or not.
+    let out = forwarded(&named, "127.0.0.1:5060", &register);
+    assert!(
+        out.contains("\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch="),
+        "{out}"
+    );
+
+    // Loose routing: a Route naming our domain is removed, the request goes to its
+    // Request-URI.
+    let invite = request(
+        "INVITE",
+        "sip:ua@192.0.2.50:5090",
+        "z9hG4bK-h2",
+        "Route: <sip:sip.example.net:5060;lr>\r\n",
+    );
+    let out = forwarded(&named, "0.0.0.0:5060", &invite);
+    assert!(!out.contains("Route:"), "{out}");
+    // Without the domain the same Route is someone else's: it stays.
+    let out = forwarded(&plain, "0.0.0.0:5060", &invite);
+    assert!(
+        out.contains("Route: <sip:sip.example.net:5060;lr>"),
+        "{out}"
+    );
+}
