@@ -88,11 +88,24 @@ pub(crate) fn parse_port(s: &[u8]) -> Option<u16> {
 /// The port written by the digits at the start of `s`, with how many digits there are; `None`
 /// when there are none or they exceed 65535.
 pub(crate) fn leading_port(s: &[u8]) -> Option<(u16, usize)> {
-    let n = s
-        .iter()
-        .position(|b| !b.is_ascii_digit())
-        .unwrap_or(s.len());
-    Some((parse_port(s.get(..n)?)?, n))
+    // One pass: the digits are counted and summed together (any number of leading zeros, as
+    // `parse_port` allows).
+    let mut v: u32 = 0;
+    let mut n = 0;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        v = v * 10 + u32::from(b - b'0');
+        if v > u32::from(u16::MAX) {
+            return None;
+        }
+        n += 1;
+    }
+    if n == 0 {
+        return None;
+    }
+    Some((u16::try_from(v).ok()?, n))
 }
 
 /// `s[i]` must be `"`; returns the index just past the closing quote. Quoted pairs (`\x`) are
@@ -323,6 +336,29 @@ pub(crate) fn find_param<'a>(s: &'a [u8], name: &[u8]) -> Option<Option<&'a [u8]
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-pass `leading_port` answers what counting the digits and then `parse_port`
+    /// on them would.
+    #[test]
+    fn leading_port_equals_digits_then_parse_port() {
+        for s in [
+            &b""[..],
+            b"x",
+            b"0",
+            b"5060",
+            b"5060;transport=udp",
+            b"65535>",
+            b"65536",
+            b"000000000065535",
+            b"99999999999999999999999",
+            b"12a",
+            b":5060",
+        ] {
+            let n = s.iter().position(|b| !b.is_ascii_digit()).unwrap_or(s.len());
+            let two_pass = parse_port(&s[..n]).map(|p| (p, n));
+            assert_eq!(leading_port(s), two_pass, "{}", String::from_utf8_lossy(s));
+        }
+    }
 
     #[test]
     fn tokens_and_trim() {
