@@ -81,6 +81,18 @@ done
 "$DIRECTOR" --version >/dev/null 2>&1 || { log "error: the packed director does not run here"; exit 1; }
 
 start=$SECONDS
+# brief DIR: one line per run from loadgen's JSON (rate, p50, p99, errors), readable in the
+# command's output even when no file comes back and python3 is missing
+brief() {
+    local f v
+    for f in "$1"/logs/*.json; do
+        [[ -e "$f" ]] || continue
+        v="$(sed -n -e 's/^ *"response_rate": *\([0-9.]*\).*/rate=\1/p' -e 's/^ *"p50": *\([0-9.]*\).*/p50_us=\1/p' \
+            -e 's/^ *"p99": *\([0-9.]*\).*/p99_us=\1/p' -e 's/^ *"errors_total": *\([0-9]*\).*/errors=\1/p' "$f" | tr '\n' ' ')"
+        printf '  %s: %s\n' "$(basename "$f" .json)" "$v"
+    done
+}
+
 # phase NAME EST_S SCRIPT ARGS...: bench/SCRIPT ARGS into RESULTS/NAME, if EST_S still fits
 # the budget
 phase() {
@@ -96,6 +108,7 @@ phase() {
     timeout --signal=TERM --kill-after=10 "$left" "$script" "$@" --out "$RESULTS/$name" \
         >"$RESULTS/$name.log" 2>&1 || rc=$?
     log "$name: rc=$rc after $((SECONDS - t0)) s"
+    brief "$RESULTS/$name" | tee -a "$LOG" >&2
     for md in results.md latency.md; do
         [[ -f "$RESULTS/$name/$md" ]] && cat "$RESULTS/$name/$md" >>"$RESULTS/summary.md"
     done
