@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh checkout: installs the real peers the tests use (SIPp,
-# Kamailio), checks formatting and lints, builds the binaries the process-level tests start,
-# and runs every test in the workspace. This is what `.ci/run` runs.
+# Kamailio), checks formatting, lints and rustdoc links, builds the binaries the process-level
+# tests start, and runs every test in the workspace. This is what `.ci/run` runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,9 @@ cargo fmt --all -- --check
 
 echo "== clippy" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== rustdoc (broken intra-doc links are errors)" >&2
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --document-private-items --locked
 
 echo "== build binaries used by process tests" >&2
 cargo build --workspace --bins --locked

@@ -2,7 +2,7 @@
 //! and validated into [`Config`], whose [`Config::topology`] is the immutable routing snapshot.
 //!
 //! - [`Config::parse`] works on text plus a file name (for messages): no IO.
-//! - [`load_file`] is the one function that reads a file; [`load`] picks the file or the
+//! - [`load_file`] is the one function that reads a file; [`load()`] picks the file or the
 //!   embedded default ([`Config::embedded_default`]).
 //! - Every error names `FILE:LINE:COL` and the field (`pool[1].registrar[0].contact`).
 

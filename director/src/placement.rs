@@ -4,7 +4,7 @@
 //! - [`PlacementKey`]: the canonical address of record (`user@host`), built from URI parts
 //!   ([`PlacementKey::from_uri_parts`]) or from a whole AOR string ([`PlacementKey::parse_aor`]).
 //! - [`Scorer`]: `score(m) = max over i in 0..w of XXH3_64(key || 0x00 || id || 0x00 || decimal(i))`.
-//! - [`rank`], [`first_eligible`], [`top2`]: "machines in preferred order" (descending score,
+//! - [`rank()`], [`first_eligible`], [`top2`]: "machines in preferred order" (descending score,
 //!   ties by id ascending), the latter two without allocation for the hot path.
 //!
 //! Everything here is pure: no IO, no clock, no floating point. A change of any output is a

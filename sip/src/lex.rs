@@ -354,7 +354,10 @@ mod tests {
             b"12a",
             b":5060",
         ] {
-            let n = s.iter().position(|b| !b.is_ascii_digit()).unwrap_or(s.len());
+            let n = s
+                .iter()
+                .position(|b| !b.is_ascii_digit())
+                .unwrap_or(s.len());
             let two_pass = parse_port(&s[..n]).map(|p| (p, n));
             assert_eq!(leading_port(s), two_pass, "{}", String::from_utf8_lossy(s));
         }

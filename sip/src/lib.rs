@@ -1,6 +1,6 @@
 //! Zero-copy SIP wire codec (RFC 3261): bytes -> [`Message`] view holding offsets into the
 //! borrowed buffer, lazily parsed typed headers (URI, Via, name-addr, CSeq...), stream framing
-//! for TCP/TLS ([`frame`]), a byte-exact serializer with splice edits ([`apply_edits`]), a
+//! for TCP/TLS ([`frame()`]), a byte-exact serializer with splice edits ([`apply_edits`]), a
 //! response builder ([`ResponseWriter`]) and the request checks of a stateless element
 //! ([`validate_request`]). No sockets, no clock, no `unsafe`, no allocation while parsing.
 

@@ -85,7 +85,7 @@ fn off(n: usize) -> Result<u32, ParseError> {
     u32::try_from(n).map_err(|_| ParseError::TooLarge)
 }
 
-/// Parses one complete message (a UDP datagram or a frame cut by [`crate::frame`]).
+/// Parses one complete message (a UDP datagram or a frame cut by [`crate::frame()`]).
 ///
 /// Leading CRLFs are skipped (RFC 3261 7.5). The body is Content-Length octets after the blank
 /// line; octets beyond are ignored (RFC 3261 18.3). Without Content-Length the body is the rest

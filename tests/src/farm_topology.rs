@@ -1,6 +1,7 @@
-//! Topologies whose registrars are the listeners of a [`RegistrarFarm`], rendered with the
-//! `[health]`, `[admin]` and `mode` settings the resilience tests need, and the expected
-//! preferred orders from the independent [`oracle`](crate::oracle).
+//! Topologies whose registrars are the listeners of a
+//! [`RegistrarFarm`](crate::registrar_farm::RegistrarFarm), rendered with the `[health]`,
+//! `[admin]` and `mode` settings the resilience tests need, and the expected preferred orders
+//! from the independent [`crate::oracle`].
 
 use std::net::{SocketAddr, UdpSocket};
 

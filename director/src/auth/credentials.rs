@@ -169,7 +169,7 @@ impl Credentials {
     }
 }
 
-/// A credentials file that cannot be used: `FILE:LINE:COL: field `user[0].aor`: problem`.
+/// A credentials file that cannot be used: ``FILE:LINE:COL: field `user[0].aor`: problem``.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CredentialsError {
     /// The file.

@@ -1,5 +1,5 @@
 //! Configuration errors: IO errors name the file; everything else names the file, line,
-//! column and field: `FILE:LINE:COL: field `pool[1].registrar[0].contact`: message`.
+//! column and field: ``FILE:LINE:COL: field `pool[1].registrar[0].contact`: message``.
 
 use std::fmt;
 
