@@ -215,6 +215,31 @@ def fmt_ratio(x):
     return "-" if x is None else f"{x:.2f}"
 
 
+def scaling_of(rows, targets, workers):
+    """Per target, the median rate at each worker count over the one at the smallest count
+    measured; and the director at its largest worker count over Kamailio at its best one
+    (DESIGN.md: >= 5x Kamailio's best worker count). Worker counts are keys as strings (JSON)."""
+    def rate(t, w):
+        return next((r["targets"].get(t, {}).get("median_rate") for r in rows if r["workers"] == w), None)
+    scaling = {}
+    for t in targets:
+        measured = [w for w in workers if rate(t, w)]
+        if len(measured) < 2:
+            continue
+        base = rate(t, measured[0])
+        scaling[t] = {str(w): rate(t, w) / base for w in measured}
+    vs_best = None
+    d_workers = [w for w in workers if rate("director", w)]
+    k_rates = [(rate("kamailio", w), w) for w in workers if rate("kamailio", w)]
+    if d_workers and k_rates:
+        top = d_workers[-1]
+        k_rate, k_w = max(k_rates)
+        vs_best = {"director_workers": top, "director_rate": rate("director", top),
+                   "kamailio_workers": k_w, "kamailio_rate": k_rate,
+                   "ratio": rate("director", top) / k_rate}
+    return scaling, vs_best
+
+
 def summarize(runs_path, outdir):
     runs = load_jsonl(runs_path)
     targets = []
@@ -255,7 +280,9 @@ def summarize(runs_path, outdir):
         x = row["targets"].get("kamailio", {}).get("median_rate_per_target_core")
         row["director/kamailio per target core"] = d / x if d and x else None
         rows.append(row)
-    out = {"mode": mode, "transport": transport, "targets": targets, "workers": workers, "rows": rows, "runs": runs}
+    scaling, vs_best = scaling_of(rows, targets, workers)
+    out = {"mode": mode, "transport": transport, "targets": targets, "workers": workers, "rows": rows,
+           "scaling": scaling, "director_top/kamailio_best": vs_best, "runs": runs}
     with open(f"{outdir}/results.json", "w") as f:
         json.dump(out, f, indent=2)
     lines = []
@@ -287,6 +314,23 @@ def summarize(runs_path, outdir):
             cells += [fmt_rate(row["targets"].get(t, {}).get("median_rate_per_target_core")) for t in targets]
             cells.append(fmt_ratio(row["director/kamailio per target core"]))
             lines.append("| " + " | ".join(cells) + " |")
+    if len(workers) > 1 and scaling:
+        lines += [
+            "",
+            f"Scaling: each target's median rate over its own at {workers[0]} worker(s).",
+            "",
+            "| target | " + " | ".join(f"{w} workers" for w in workers) + " |",
+            "|" + "---|" * (len(workers) + 1),
+        ]
+        for t, by_w in scaling.items():
+            lines.append(f"| {t} | " + " | ".join(fmt_ratio(by_w.get(str(w))) for w in workers) + " |")
+    if vs_best:
+        lines += [
+            "",
+            f"director at {vs_best['director_workers']} workers ({fmt_rate(vs_best['director_rate'])}/s) over "
+            f"Kamailio's best worker count ({vs_best['kamailio_workers']}: {fmt_rate(vs_best['kamailio_rate'])}/s): "
+            f"**{fmt_ratio(vs_best['ratio'])}**",
+        ]
     table = "\n".join(lines)
     nrounds = max((s["runs"] for row in rows for s in row["targets"].values()), default=0)
     md = [
