@@ -15,6 +15,8 @@
 #                          (default: measure each target's peak first, closed loop)
 #   --in-flight N          in-flight cap / closed-loop window           (default 64)
 #   --client-threads N     loadgen threads                              (default 1)
+#   --connections N        loadgen UDP sockets in total (default: one per thread; the kernel
+#                          spreads sockets over SO_REUSEPORT workers by source port)
 #   --users N              distinct users                               (default 100000)
 #   --mode redirect|proxy  as in run.sh                                 (default redirect)
 #   --warmup-ms MS         leave each run's first MS out of its percentiles (default 1000:
@@ -47,6 +49,7 @@ PEAK=""
 IN_FLIGHT=64
 WARMUP_MS=1000
 CLIENT_THREADS=1
+CONNECTIONS=""
 USERS=100000
 MODE=redirect
 OUT=""
@@ -64,6 +67,7 @@ while [[ $# -gt 0 ]]; do
     --in-flight) IN_FLIGHT="$2"; shift 2 ;;
     --warmup-ms) WARMUP_MS="$2"; shift 2 ;;
     --client-threads) CLIENT_THREADS="$2"; shift 2 ;;
+    --connections) CONNECTIONS="$2"; shift 2 ;;
     --users) USERS="$2"; shift 2 ;;
     --mode) MODE="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
@@ -99,7 +103,8 @@ RUNS="$OUT/latency-runs.jsonl"
 : >"$RUNS"
 machine_info >"$OUT/machine.txt"
 printf '%q ' "$0" --targets "$TARGETS" --workers "$WORKERS" --duration "$DURATION" --rounds "$ROUNDS" \
-    --fractions "$FRACTIONS" --in-flight "$IN_FLIGHT" --client-threads "$CLIENT_THREADS" --users "$USERS" \
+    --fractions "$FRACTIONS" --in-flight "$IN_FLIGHT" --client-threads "$CLIENT_THREADS" \
+    ${CONNECTIONS:+--connections "$CONNECTIONS"} --users "$USERS" \
     --mode "$MODE" --out "$OUT" >"$OUT/command.txt"
 [[ -n "$PEAK_FROM" ]] && printf -- '--peak-from %q ' "$PEAK_FROM" >>"$OUT/command.txt"
 [[ -n "$PEAK" ]] && printf -- '--peak %q ' "$PEAK" >>"$OUT/command.txt"
@@ -109,6 +114,7 @@ log "results in $OUT"
 LG_DURATION="$DURATION"
 LG_IN_FLIGHT="$IN_FLIGHT"
 LG_THREADS="$CLIENT_THREADS"
+LG_CONNECTIONS="$CONNECTIONS"
 LG_USERS="$USERS"
 
 if [[ "$MODE" == proxy ]]; then

@@ -49,6 +49,10 @@ for w in ${DEVICE_WORKERS:-1 2 4 8}; do ((w <= half)) && workers="$workers $w"; 
 workers="${workers# }"
 [[ -n "$workers" ]] || workers=1
 threads=$((half < 8 ? half : 8))
+# UDP client sockets: eight per thread. The kernel hashes each socket's source port onto one
+# SO_REUSEPORT worker socket; eight sockets over eight workers leave about three workers idle
+# on average (and a different number each run), sixty-four leave none.
+socks=$((threads * 8))
 maxw="${workers##* }"
 
 export BENCH_NO_BUILD=1 BENCH_NO_INSTALL=1
@@ -61,8 +65,8 @@ fi
 {
     printf 'started: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     printf 'nproc: %s, targets on CPUs %s, client on %s\n' "$ncpu" "${BENCH_TARGET_CPUS:-any}" "${BENCH_CLIENT_CPUS:-any}"
-    printf 'workers: %s, client threads: %s, %s s runs, budget %s s, phases: %s\n' \
-        "$workers" "$threads" "$DURATION" "$BUDGET" "$PHASES"
+    printf 'workers: %s, client threads: %s (UDP sockets: %s), %s s runs, budget %s s, phases: %s\n' \
+        "$workers" "$threads" "$socks" "$DURATION" "$BUDGET" "$PHASES"
     lscpu 2>/dev/null | grep -E '^(Model name|Thread|Core|Socket|NUMA node\(s\))' || true
     printf 'kernel: %s\n' "$(uname -srm)"
     printf 'os: %s\n' "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
@@ -121,16 +125,20 @@ for p in $PHASES; do
     case "$p" in
     redirect) # the scaling table: echo, director and Kamailio at each worker count
         phase udp-redirect $((ROUNDS * nw * 3 * per_run)) run.sh --targets "echo director kamailio" \
-            --workers "$workers" --client-threads "$threads" --duration "$DURATION" --rounds "$ROUNDS" ;;
+            --workers "$workers" --client-threads "$threads" --connections "$socks" \
+            --duration "$DURATION" --rounds "$ROUNDS" ;;
     pinning) # settle the pin_workers default: the same director, unpinned, at the top counts
         DIRECTOR_EXTRA_ARGS="--pin-workers false" phase udp-redirect-unpinned $((2 * per_run)) run.sh \
-            --targets director --workers "$maxw" --client-threads "$threads" --duration "$DURATION" --rounds 2 ;;
+            --targets director --workers "$maxw" --client-threads "$threads" --connections "$socks" \
+            --duration "$DURATION" --rounds 2 ;;
     proxy) # stateless forwarding to a loadgen registrar: four listeners (the proxies' workers
         # all send from one address, so one listener would be one socket on one core) on the
-        # client's CPUs, off the proxies' own
-        BENCH_REGISTRARS=4 BENCH_REGISTRAR_CPUS="${BENCH_CLIENT_CPUS:-}" \
+        # client's CPUs, off the proxies' own, answering from sixteen ports per thread (answers
+        # from one port would all reach one SO_REUSEPORT worker of the proxy)
+        REGISTRAR_EXTRA_ARGS="--reply-sockets 16" BENCH_REGISTRARS=4 BENCH_REGISTRAR_CPUS="${BENCH_CLIENT_CPUS:-}" \
             phase udp-proxy $((2 * nw * per_run + 5)) run.sh --mode proxy --targets "director kamailio" \
-            --workers "$workers" --client-threads "$threads" --duration "$DURATION" --rounds 1 ;;
+            --workers "$workers" --client-threads "$threads" --connections "$socks" \
+            --duration "$DURATION" --rounds 1 ;;
     tls) # kept-alive TLS connections
         phase tls-keepalive $((2 * nw * per_run)) run.sh --transport tls --targets "director kamailio" \
             --workers "$workers" --client-threads "$threads" --connections 64 --duration "$DURATION" --rounds 1 ;;
@@ -138,13 +146,13 @@ for p in $PHASES; do
         # top worker count; each run's first fifth is its warm-up, out of the percentiles
         nf="$(wc -w <<<"$FRACTIONS")"
         phase latency-udp $((2 * per_run + nf * 2 * (per_run + 2))) latency.sh --targets "echo director" \
-            --workers "$maxw" --client-threads "$threads" --duration "$DURATION" --rounds 1 \
+            --workers "$maxw" --client-threads "$threads" --connections "$socks" --duration "$DURATION" --rounds 1 \
             --fractions "$FRACTIONS" --warmup-ms $((DURATION * 200)) ;;
     latency-proxy) # the same in proxy mode, the registrar set up as in the proxy phase
         nf="$(wc -w <<<"$FRACTIONS")"
-        BENCH_REGISTRARS=4 BENCH_REGISTRAR_CPUS="${BENCH_CLIENT_CPUS:-}" \
+        REGISTRAR_EXTRA_ARGS="--reply-sockets 16" BENCH_REGISTRARS=4 BENCH_REGISTRAR_CPUS="${BENCH_CLIENT_CPUS:-}" \
             phase latency-udp-proxy $((2 * per_run + nf * 2 * (per_run + 2))) latency.sh --mode proxy \
-            --targets "director kamailio" --workers "$maxw" --client-threads "$threads" \
+            --targets "director kamailio" --workers "$maxw" --client-threads "$threads" --connections "$socks" \
             --duration "$DURATION" --rounds 1 --fractions "$FRACTIONS" --warmup-ms $((DURATION * 200)) ;;
     *) log "unknown phase $p (redirect pinning proxy tls latency latency-proxy)" ;;
     esac

@@ -60,8 +60,10 @@ check udp-proxy director kamailio
 check tls-keepalive director kamailio
 check latency-udp echo director
 check latency-udp-proxy director kamailio
-grep -q -- '--listen 127.0.0.1:[0-9]* --listen' "$work"/out/udp-proxy/logs/registrar.log ||
-    fail "the proxy phase did not start several registrar listeners"
+grep -q -- '--listen 127.0.0.1:[0-9]* --listen.*--reply-sockets' "$work"/out/udp-proxy/logs/registrar.log ||
+    fail "the proxy phase did not start several registrar listeners answering from other ports"
+grep -q -- 'udp-redirect: bench/run.sh .*--connections 8 ' "$work"/out/device.log ||
+    fail "the UDP phases did not give the client eight sockets per thread"
 grep -q 'pin-workers false' "$work"/out/udp-redirect-unpinned/logs/*director.target.log ||
     fail "the unpinned phase did not pass --pin-workers false"
 echo "device smoke: every phase measured every target (packed kamailio, no python3, no openssl)" >&2

@@ -475,8 +475,14 @@ start_registrar() {
     "${pre[@]}" "${cmd[@]}" >>"$logf" 2>&1 &
     REGISTRAR_PID=$!
     BENCH_PIDS+=("$REGISTRAR_PID")
-    for ((i = 0; i < BENCH_REGISTRARS; i++)); do
-        wait_ready "$((BENCH_REGISTRAR_PORT + i))" 20 || die "registrar simulator not ready (see $logf)"
+    # ready when it has printed a `listening` line per listener (it serves each one before
+    # printing it); a SIP probe would not do: with `--reply-sockets` (REGISTRAR_EXTRA_ARGS)
+    # the answers come from other ports, which loadgen's connected probe socket drops
+    local deadline=$((SECONDS + 20))
+    until (($(grep -c '^listening ' "$logf" || true) >= BENCH_REGISTRARS)); do
+        kill -0 "$REGISTRAR_PID" 2>/dev/null || die "registrar simulator exited (see $logf)"
+        ((SECONDS < deadline)) || die "registrar simulator not ready (see $logf)"
+        sleep 0.1
     done
 }
 

@@ -254,6 +254,14 @@ pub struct RegistrarArgs {
     /// recvmmsg/sendmmsg batches.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// UDP: answer from this many extra sockets per thread, each on its own port, taking turns
+    /// batch by batch, instead of from the listening socket. A proxy under test receives its
+    /// registrars' answers on SO_REUSEPORT workers chosen by the source address, so answers
+    /// from one port all land on one worker; several ports spread them. A client that
+    /// connected its socket (the director's health probes do) cannot receive such answers:
+    /// for benchmarks without probing.
+    #[arg(long, default_value_t = 0)]
+    pub reply_sockets: usize,
     /// TLS: the certificate chain (PEM) to present instead of a self-signed one.
     #[arg(long, requires = "private_key")]
     pub certificate: Option<std::path::PathBuf>,

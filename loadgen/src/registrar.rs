@@ -298,7 +298,7 @@ async fn serve(a: &RegistrarArgs) -> Result<(), String> {
                 let (bound, socks) = registrar_udp::bind(addr, a.threads)
                     .map_err(|e| format!("bind {addr}: {e}"))?;
                 let l = Arc::new(new_listener(bound, "udp"));
-                registrar_udp::spawn(socks, &l, &tag, a.expires)
+                registrar_udp::spawn(socks, &l, &tag, a.expires, a.reply_sockets)
                     .map_err(|e| format!("threads for {bound}: {e}"))?;
                 ("udp", l)
             }

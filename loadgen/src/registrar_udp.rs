@@ -47,24 +47,31 @@ pub(crate) fn bind(addr: SocketAddr, threads: usize) -> io::Result<(SocketAddr, 
     Ok((bound, socks))
 }
 
-/// Serves each socket on its own thread until the process exits.
+/// Serves each socket on its own thread until the process exits; with `reply_sockets` > 0
+/// each thread answers from that many sockets of its own on ephemeral ports of the listener's
+/// address, one batch each in turn.
 pub(crate) fn spawn(
     socks: Vec<Socket>,
     l: &Arc<Listener>,
     tag: &str,
     expires: u32,
+    reply_sockets: usize,
 ) -> io::Result<()> {
     for (i, s) in socks.into_iter().enumerate() {
+        let replies = (0..reply_sockets)
+            .map(|_| bind_one(SocketAddr::new(l.addr.ip(), 0)))
+            .collect::<io::Result<Vec<_>>>()?;
         let (l, tag) = (Arc::clone(l), tag.to_string());
         std::thread::Builder::new()
             .name(format!("registrar-{}-{i}", l.addr))
-            .spawn(move || serve(&s, &l, &tag, expires))?;
+            .spawn(move || serve(&s, &replies, &l, &tag, expires))?;
     }
     Ok(())
 }
 
-fn serve(sock: &Socket, l: &Listener, tag: &str, expires: u32) {
+fn serve(sock: &Socket, replies: &[Socket], l: &Listener, tag: &str, expires: u32) {
     let fd = sock.as_raw_fd();
+    let mut turn = 0usize;
     let mut b = Batch::new(BATCH, SLOT);
     let mut out = Vec::with_capacity(2048);
     let mut keep = [false; BATCH];
@@ -100,8 +107,13 @@ fn serve(sock: &Socket, l: &Listener, tag: &str, expires: u32) {
             }
         }
         b.retain(&keep[..n]);
+        let out_fd = match replies.get(turn % replies.len().max(1)) {
+            Some(r) => r.as_raw_fd(),
+            None => fd,
+        };
+        turn = turn.wrapping_add(1);
         while !b.is_empty() {
-            match b.send(fd, 0, true) {
+            match b.send(out_fd, 0, true) {
                 Ok(sent) => {
                     l.answered.fetch_add(sent as u64, Ordering::Relaxed);
                     b.consume_front(sent.max(1));

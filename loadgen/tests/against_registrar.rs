@@ -78,6 +78,47 @@ fn udp_registrar_threads_share_one_port_and_counters() {
     );
 }
 
+/// `--reply-sockets 3`: answers to an unconnected socket come from ports other than the
+/// listener's, taking turns, so a proxy's SO_REUSEPORT workers share them; each request is
+/// still answered once.
+#[test]
+fn udp_registrar_reply_sockets_answer_from_other_ports() {
+    let reg = Server::start(
+        &[
+            "registrar",
+            "--listen",
+            "127.0.0.1:0",
+            "--reply-sockets",
+            "3",
+        ],
+        1,
+    );
+    let listener: std::net::SocketAddr = reg.addrs[0].parse().expect("addr");
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    sock.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut ports = std::collections::BTreeSet::new();
+    let mut buf = [0u8; 4096];
+    for n in 0..12 {
+        let req = format!(
+            "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-{n}\r\n\
+             From: <sip:u{n}@example.com>;tag=1\r\nTo: <sip:u{n}@example.com>\r\n\
+             Call-ID: rs{n}\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n"
+        );
+        sock.send_to(req.as_bytes(), listener).expect("send");
+        // one request at a time: each arrives in a batch of its own, and the batches take turns
+        let (len, from) = sock.recv_from(&mut buf).expect("an answer");
+        let answer = String::from_utf8_lossy(&buf[..len]);
+        assert!(answer.starts_with("SIP/2.0 200 OK\r\n"), "{answer}");
+        assert!(answer.contains(&format!("Call-ID: rs{n}\r\n")), "{answer}");
+        assert_ne!(from.port(), listener.port(), "answered from the listener");
+        ports.insert(from.port());
+    }
+    assert_eq!(ports.len(), 3, "answers came from {ports:?}");
+    let counters = reg.stop();
+    assert!(counters.contains("received 12 answered 12"), "{counters}");
+}
+
 #[test]
 fn udp_options_all_200() {
     let reg = Server::start(
