@@ -5,7 +5,7 @@
 # REGISTER -> 301 over kept-alive TLS against Kamailio's tls module, and open-loop latency at
 # half of each target's peak (bench/latency.sh: the p99 target), redirect then proxy. Runs
 # from the folder
-# bench/device/pack.sh made (no build, no install, no network); half the CPUs for the
+# bench/device/pack.sh made (no build, no install, no network); half the cores for the
 # targets, the other half for the load generator. Phases run in order of importance, each
 # within what is left of the budget, and each writes its own bench/run.sh result directory
 # at once, so a run cut short still returns what it measured.
@@ -39,12 +39,45 @@ mkdir -p "$RESULTS"
 LOG="$RESULTS/device.log"
 log() { printf '[device %s] %s\n' "$(date +%H:%M:%S)" "$*" | tee -a "$LOG" >&2; }
 
-ncpu="$(nproc)"
-half=$((ncpu / 2))
-((half >= 1)) || half=1
-if ((ncpu >= 2)); then
-    export BENCH_TARGET_CPUS="0-$((half - 1))" BENCH_CLIENT_CPUS="$half-$((ncpu - 1))"
+# The CPUs this process may use (a container's cpuset need not start at 0), one per line.
+allowed_cpus() {
+    local list
+    list="$(awk '/^Cpus_allowed_list:/ {print $2}' /proc/self/status 2>/dev/null)"
+    [[ -n "$list" ]] || list="0-$(($(nproc) - 1))"
+    tr ',' '\n' <<<"$list" | awk -F- '{ if (NF == 2) { for (i = $1; i <= $2; i++) print i } else print $1 }'
+}
+# The hyperthreads sharing CPU $1's core (just "$1" where the kernel does not say).
+siblings_of() { cat "/sys/devices/system/cpu/cpu$1/topology/thread_siblings_list" 2>/dev/null || echo "$1"; }
+# Half of the cores for the targets, the other half for the client. Hyperthreads of one core
+# stay on one side, so a target and the client never share a core.
+ncpu=0
+declare -A side_of_core=()
+cores=()
+mapfile -t cpus < <(allowed_cpus)
+for c in "${cpus[@]}"; do
+    core="$(siblings_of "$c")"
+    if [[ -z "${side_of_core[$core]:-}" ]]; then
+        side_of_core[$core]=1
+        cores+=("$core")
+    fi
+    ncpu=$((ncpu + 1))
+done
+target_list="" client_list="" half=0
+for ((i = 0; i < ${#cores[@]}; i++)); do
+    for c in "${cpus[@]}"; do
+        [[ "$(siblings_of "$c")" == "${cores[$i]}" ]] || continue
+        if ((i < ${#cores[@]} / 2)); then
+            target_list="$target_list,$c"
+            half=$((half + 1))
+        else
+            client_list="$client_list,$c"
+        fi
+    done
+done
+if [[ -n "$target_list" && -n "$client_list" ]]; then
+    export BENCH_TARGET_CPUS="${target_list#,}" BENCH_CLIENT_CPUS="${client_list#,}"
 fi
+((half >= 1)) || half=1
 workers=""
 for w in ${DEVICE_WORKERS:-1 2 4 8}; do ((w <= half)) && workers="$workers $w"; done
 workers="${workers# }"
