@@ -39,43 +39,14 @@ mkdir -p "$RESULTS"
 LOG="$RESULTS/device.log"
 log() { printf '[device %s] %s\n' "$(date +%H:%M:%S)" "$*" | tee -a "$LOG" >&2; }
 
-# The CPUs this process may use (a container's cpuset need not start at 0), one per line.
-allowed_cpus() {
-    local list
-    list="$(awk '/^Cpus_allowed_list:/ {print $2}' /proc/self/status 2>/dev/null)"
-    [[ -n "$list" ]] || list="0-$(($(nproc) - 1))"
-    tr ',' '\n' <<<"$list" | awk -F- '{ if (NF == 2) { for (i = $1; i <= $2; i++) print i } else print $1 }'
-}
-# The hyperthreads sharing CPU $1's core (just "$1" where the kernel does not say).
-siblings_of() { cat "/sys/devices/system/cpu/cpu$1/topology/thread_siblings_list" 2>/dev/null || echo "$1"; }
-# Half of the cores for the targets, the other half for the client. Hyperthreads of one core
-# stay on one side, so a target and the client never share a core.
-ncpu=0
-declare -A side_of_core=()
-cores=()
+# half of the cores for the targets, the other half for the client (bench/device/cpus.sh)
+# shellcheck source-path=SCRIPTDIR source=cpus.sh
+source "$REPO_DIR/bench/device/cpus.sh"
 mapfile -t cpus < <(allowed_cpus)
-for c in "${cpus[@]}"; do
-    core="$(siblings_of "$c")"
-    if [[ -z "${side_of_core[$core]:-}" ]]; then
-        side_of_core[$core]=1
-        cores+=("$core")
-    fi
-    ncpu=$((ncpu + 1))
-done
-target_list="" client_list="" half=0
-for ((i = 0; i < ${#cores[@]}; i++)); do
-    for c in "${cpus[@]}"; do
-        [[ "$(siblings_of "$c")" == "${cores[$i]}" ]] || continue
-        if ((i < ${#cores[@]} / 2)); then
-            target_list="$target_list,$c"
-            half=$((half + 1))
-        else
-            client_list="$client_list,$c"
-        fi
-    done
-done
-if [[ -n "$target_list" && -n "$client_list" ]]; then
-    export BENCH_TARGET_CPUS="${target_list#,}" BENCH_CLIENT_CPUS="${client_list#,}"
+split_cores "${cpus[@]}"
+ncpu="$SPLIT_NCPUS" half="$SPLIT_NTARGETS"
+if [[ -n "$SPLIT_TARGETS" ]]; then
+    export BENCH_TARGET_CPUS="$SPLIT_TARGETS" BENCH_CLIENT_CPUS="$SPLIT_CLIENT"
 fi
 ((half >= 1)) || half=1
 workers=""

@@ -13,6 +13,7 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/devsmoke.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 fail() { echo "device smoke: $*" >&2; exit 1; }
 
+bench/device/cpus_test.sh
 PACK="$work/pack" PACK_PROFILE=debug BENCH_NO_BUILD=1 bench/device/pack.sh
 
 # a PATH without python3 and openssl: every other command the scripts use, linked
