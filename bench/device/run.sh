@@ -137,11 +137,12 @@ for p in $PHASES; do
         DIRECTOR_EXTRA_ARGS="--pin-workers false" phase udp-redirect-unpinned $((2 * per_run)) run.sh \
             --targets director --workers "$maxw" --client-threads "$threads" --connections "$socks" \
             --duration "$DURATION" --rounds 2 ;;
-    proxy) # stateless forwarding to a loadgen registrar: four listeners (the proxies' workers
-        # all send from one address, so one listener would be one socket on one core) on the
+    proxy) # stateless forwarding to a loadgen registrar: five listeners, one per registrar of
+        # bench/director-proxy.toml (the proxies' workers all send from one address, so one
+        # listener would be one socket on one core) on the
         # client's CPUs, off the proxies' own, answering from sixteen ports per thread (answers
         # from one port would all reach one SO_REUSEPORT worker of the proxy)
-        REGISTRAR_EXTRA_ARGS="--reply-sockets 16" BENCH_REGISTRARS=4 BENCH_REGISTRAR_CPUS="${BENCH_CLIENT_CPUS:-}" \
+        REGISTRAR_EXTRA_ARGS="--reply-sockets 16" BENCH_REGISTRARS=5 BENCH_REGISTRAR_CPUS="${BENCH_CLIENT_CPUS:-}" \
             phase udp-proxy $((2 * nw * per_run + 5)) run.sh --mode proxy --targets "director kamailio" \
             --workers "$workers" --client-threads "$threads" --connections "$socks" \
             --duration "$DURATION" --rounds 1 ;;
@@ -156,7 +157,7 @@ for p in $PHASES; do
             --fractions "$FRACTIONS" --warmup-ms $((DURATION * 200)) ;;
     latency-proxy) # the same in proxy mode, the registrar set up as in the proxy phase
         nf="$(wc -w <<<"$FRACTIONS")"
-        REGISTRAR_EXTRA_ARGS="--reply-sockets 16" BENCH_REGISTRARS=4 BENCH_REGISTRAR_CPUS="${BENCH_CLIENT_CPUS:-}" \
+        REGISTRAR_EXTRA_ARGS="--reply-sockets 16" BENCH_REGISTRARS=5 BENCH_REGISTRAR_CPUS="${BENCH_CLIENT_CPUS:-}" \
             phase latency-udp-proxy $((2 * per_run + nf * 2 * (per_run + 2))) latency.sh --mode proxy \
             --targets "director kamailio" --workers "$maxw" --client-threads "$threads" --connections "$socks" \
             --duration "$DURATION" --rounds 1 --fractions "$FRACTIONS" --warmup-ms $((DURATION * 200)) ;;
