@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
 # Issue 4's many-core measurements in one command sized for a borrowed machine's few minutes:
 # UDP REGISTER -> 301 scaling against the raw echo and Kamailio (1-8 workers), pinned against
-# unpinned director workers, proxy mode against Kamailio's stateless forwarding, and
-# REGISTER -> 301 over kept-alive TLS against Kamailio's tls module, and open-loop latency at
-# half of each target's peak (bench/latency.sh: the p99 target), redirect then proxy. Runs
-# from the folder
+# unpinned director workers, proxy mode against Kamailio's stateless forwarding, REGISTER ->
+# 301 over kept-alive TLS against Kamailio's tls module, and open-loop latency at half of each
+# target's peak (bench/latency.sh: the p99 target), redirect then proxy. Runs from the folder
 # bench/device/pack.sh made (no build, no install, no network); half the cores for the
-# targets, the other half for the load generator. Phases run in order of importance, each
-# within what is left of the budget, and each writes its own bench/run.sh result directory
-# at once, so a run cut short still returns what it measured.
+# targets, the other half for the load generator (bench/device/cpus.sh). Phases run in order
+# of importance, each within what is left of the budget, and each writes its own result
+# directory at once, so a run cut short still returns what it measured.
 #
 # Usage: bench/device/run.sh
 # Environment (all optional):
@@ -19,7 +18,7 @@
 #   DEVICE_DURATION   seconds per run                        (default 5)
 #   DEVICE_ROUNDS     rounds of the UDP redirect phase       (default 2)
 #   DEVICE_WORKERS    worker counts                          (default "1 2 4 8", capped at
-#                     half the CPUs)
+#                     the targets' CPUs)
 #   DEVICE_PHASES     which phases, in order                 (default "redirect pinning proxy
 #                     tls latency latency-proxy")
 #   DEVICE_FRACTIONS  latency phase: offered load as fractions of the peak (default 0.5)
