@@ -6,22 +6,14 @@
 
 use crate::cli::EchoArgs;
 use crate::mmsg::Batch;
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use crate::reuseport;
+use socket2::Socket;
 use std::io::{self, Write};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::ToSocketAddrs;
 use std::os::fd::AsRawFd;
 
 const STATUS_LINE: &[u8] = b"SIP/2.0 200 OK";
 const SLOT: usize = 4096;
-
-fn bind(addr: SocketAddr) -> io::Result<Socket> {
-    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    s.set_reuse_port(true)?;
-    let _ = s.set_recv_buffer_size(4 << 20);
-    let _ = s.set_send_buffer_size(4 << 20);
-    s.bind(&SockAddr::from(addr))?;
-    Ok(s)
-}
 
 /// Rewrites the request in slot `i` into a 200 by overwriting the end of its start line;
 /// leaves responses and odd datagrams as they are.
@@ -76,29 +68,14 @@ pub fn run(a: &EchoArgs) -> i32 {
             return 2;
         }
     };
-    let threads = a.threads.max(1);
-    let first = match bind(addr) {
-        Ok(s) => s,
+    // One socket per thread; port 0: the others join the port the first socket got.
+    let (bound, socks) = match reuseport::bind_shared(addr, a.threads) {
+        Ok(b) => b,
         Err(e) => {
             eprintln!("loadgen echo: bind {addr}: {e}");
             return 1;
         }
     };
-    // Port 0: the other threads join the port the first socket got.
-    let bound = match first.local_addr().ok().and_then(|a| a.as_socket()) {
-        Some(b) => b,
-        None => addr,
-    };
-    let mut socks = vec![first];
-    for _ in 1..threads {
-        match bind(bound) {
-            Ok(s) => socks.push(s),
-            Err(e) => {
-                eprintln!("loadgen echo: bind {bound}: {e}");
-                return 1;
-            }
-        }
-    }
     println!("listening udp {bound}");
     let _ = io::stdout().flush();
     let (batch, rewrite) = (a.batch.clamp(1, 1024), a.reply_200);

@@ -10,6 +10,7 @@ mod registrar;
 mod registrar_udp;
 mod report;
 mod request;
+mod reuseport;
 mod run;
 mod session;
 mod stats;

@@ -6,8 +6,8 @@
 //! listener counters and exit.
 
 use crate::cli::{ListenTransport, RegistrarArgs};
-use crate::registrar_udp;
 use crate::wire::{self, Name};
+use crate::{registrar_udp, reuseport};
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -295,7 +295,7 @@ async fn serve(a: &RegistrarArgs) -> Result<(), String> {
         let tag = format!("reg{i:x}");
         let (name, l) = match a.transport {
             ListenTransport::Udp => {
-                let (bound, socks) = registrar_udp::bind(addr, a.threads)
+                let (bound, socks) = reuseport::bind_shared(addr, a.threads)
                     .map_err(|e| format!("bind {addr}: {e}"))?;
                 let l = Arc::new(new_listener(bound, "udp"));
                 registrar_udp::spawn(socks, &l, &tag, a.expires, a.reply_sockets)

@@ -9,43 +9,16 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::Socket;
 
 use crate::mmsg::Batch;
 use crate::registrar::{answer, Listener};
+use crate::reuseport::bind_one;
 
 /// Datagrams per `recvmmsg`/`sendmmsg`.
 const BATCH: usize = 64;
 /// Bytes per datagram slot; an answer that would not fit is counted as malformed.
 const SLOT: usize = 4096;
-
-/// One socket on `addr` with SO_REUSEPORT (so a listener's threads share its port) and 4 MiB
-/// buffers (best effort; the kernel caps them at `net.core.[rw]mem_max`). With the default
-/// ~200 KiB, a simulator sharing a CPU with the proxy under test dropped bursts while it waited
-/// for its time slice, and the client's retransmissions showed up as the proxy's 500 ms tail.
-fn bind_one(addr: SocketAddr) -> io::Result<Socket> {
-    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    s.set_reuse_port(true)?;
-    let _ = s.set_recv_buffer_size(4 << 20);
-    let _ = s.set_send_buffer_size(4 << 20);
-    s.bind(&SockAddr::from(addr))?;
-    Ok(s)
-}
-
-/// `threads` sockets on `addr` (port 0: the others join the port the first one got), and the
-/// address they share.
-pub(crate) fn bind(addr: SocketAddr, threads: usize) -> io::Result<(SocketAddr, Vec<Socket>)> {
-    let first = bind_one(addr)?;
-    let bound = first
-        .local_addr()?
-        .as_socket()
-        .ok_or_else(|| io::Error::other("bound address is not IP"))?;
-    let mut socks = vec![first];
-    for _ in 1..threads.max(1) {
-        socks.push(bind_one(bound)?);
-    }
-    Ok((bound, socks))
-}
 
 /// Serves each socket on its own thread until the process exits; with `reply_sockets` > 0
 /// each thread answers from that many sockets of its own on ephemeral ports of the listener's
