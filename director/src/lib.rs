@@ -20,6 +20,7 @@ pub mod run;
 pub mod salvage;
 pub mod signals;
 pub mod snapshot;
+mod stack_hash;
 pub mod stats;
 pub mod throttle;
 pub mod tls;

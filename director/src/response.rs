@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 
+use crate::stack_hash::StackHash;
 use sip::{HeaderName, Message, Validated, Via};
 
 /// The fixed reason phrase of the redirect, as the reference Director sends it.
@@ -407,26 +408,16 @@ fn push_tag(out: &mut Vec<u8>, req: &Message<'_>) {
 }
 
 fn push_tag_of(out: &mut Vec<u8>, call_id: &[u8], from_tag: &[u8]) {
-    // XXH3 of `call_id || 0 || from_tag`: in one shot from a small stack buffer when it fits
-    // (the usual case), streamed otherwise; both give the same value.
-    const STACK: usize = 256;
-    let len = call_id.len() + 1 + from_tag.len();
-    let digest = if len <= STACK {
-        let mut buf = [0u8; STACK];
-        buf[..call_id.len()].copy_from_slice(call_id);
-        buf[call_id.len() + 1..len].copy_from_slice(from_tag);
-        xxhash_rust::xxh3::xxh3_64(&buf[..len])
-    } else {
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
-        h.update(call_id);
-        h.update(b"\0");
-        h.update(from_tag);
-        h.digest()
-    };
-    push_hex(out, digest);
+    // XXH3 of `call_id || 0 || from_tag`, gathered on the stack when it fits (the usual case).
+    let mut h = StackHash::default();
+    h.update(call_id);
+    h.update(b"\0");
+    h.update(from_tag);
+    push_hex(out, h.digest());
 }
 
-fn push_hex(out: &mut Vec<u8>, v: u64) {
+/// Appends `v` as 16 lower-case hex digits.
+pub(crate) fn push_hex(out: &mut Vec<u8>, v: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     for shift in (0..16).rev() {
         out.push(HEX[((v >> (shift * 4)) & 0xf) as usize]);

@@ -6,10 +6,10 @@
 use std::net::SocketAddr;
 
 use sip::{Edit, HeaderName, Message, Method, Validated};
-use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 use super::{BRANCH_PREFIX, CONN_PARAM};
-use crate::response::{push_decimal, write_top_via, write_top_via_known};
+use crate::response::{push_decimal, push_hex, write_top_via, write_top_via_known};
+use crate::stack_hash::StackHash;
 use crate::topology::Transport;
 
 /// Why a request cannot be forwarded (the caller answers it).
@@ -191,7 +191,7 @@ fn forward_with(
 /// request. With an RFC 3261 branch: hash of it and the sent-by; otherwise of the fields
 /// 16.11 lists (top Via, Call-ID, CSeq number, From tag, To tag, Request-URI).
 fn branch_hash(msg: &Message<'_>, top: &sip::Via<'_>) -> u64 {
-    let mut h = HashInput::default();
+    let mut h = StackHash::default();
     let mut part = |b: &[u8]| {
         h.update(b);
         h.update(&[0]);
@@ -217,92 +217,8 @@ fn branch_hash(msg: &Message<'_>, top: &sip::Via<'_>) -> u64 {
     h.digest()
 }
 
-/// Bytes to hash, gathered on the stack and hashed in one call (the usual branch input is a few
-/// dozen bytes, and a streaming XXH3 state costs more to set up than to hash them); past
-/// [`HashInput::STACK`] bytes it spills into a streaming hasher, which gives the same value.
-struct HashInput {
-    buf: [u8; HashInput::STACK],
-    len: usize,
-    spill: Option<Xxh3>,
-}
-
-impl Default for HashInput {
-    fn default() -> Self {
-        HashInput {
-            buf: [0; HashInput::STACK],
-            len: 0,
-            spill: None,
-        }
-    }
-}
-
-impl HashInput {
-    const STACK: usize = 256;
-
-    fn update(&mut self, b: &[u8]) {
-        if let Some(h) = self.spill.as_mut() {
-            h.update(b);
-            return;
-        }
-        match self.buf.get_mut(self.len..self.len + b.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(b);
-                self.len += b.len();
-            }
-            None => {
-                let mut h = Xxh3::new();
-                h.update(&self.buf[..self.len]);
-                h.update(b);
-                self.spill = Some(h);
-            }
-        }
-    }
-
-    fn digest(&self) -> u64 {
-        match &self.spill {
-            Some(h) => h.digest(),
-            None => xxh3_64(&self.buf[..self.len]),
-        }
-    }
-}
-
 fn push_hostport(out: &mut Vec<u8>, host: &str, port: u16) {
     out.extend_from_slice(host.as_bytes());
     out.push(b':');
     push_decimal(out, u64::from(port));
-}
-
-fn push_hex(out: &mut Vec<u8>, v: u64) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for shift in (0..16).rev() {
-        out.push(HEX[((v >> (shift * 4)) & 0xf) as usize]);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The stack path and the spill path hash what one streaming hasher fed the same pieces
-    /// would, whatever the total length.
-    #[test]
-    fn hash_input_equals_streaming() {
-        for sizes in [
-            &[][..],
-            &[3, 0, 40],
-            &[255, 1],
-            &[256],
-            &[200, 100, 7],
-            &[1000, 3],
-        ] {
-            let mut input = HashInput::default();
-            let mut reference = Xxh3::new();
-            for (i, &n) in sizes.iter().enumerate() {
-                let piece: Vec<u8> = (0..n).map(|j| (i * 31 + j) as u8).collect();
-                input.update(&piece);
-                reference.update(&piece);
-            }
-            assert_eq!(input.digest(), reference.digest(), "pieces {sizes:?}");
-        }
-    }
 }
