@@ -4,8 +4,7 @@
 //! same REGISTERs forwarded, and the registrars' 200s relayed back. See docs/performance.md.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use director::decision::{decide, decide_in_mode, Scratch};
-use director::topology::Mode;
+use director::decision::{decide, Scratch};
 
 mod common {
     pub mod inputs;
@@ -56,34 +55,10 @@ fn bench_proxy(c: &mut Criterion) {
     let mut g = c.benchmark_group("proxy");
     g.throughput(Throughput::Elements(msgs.len() as u64));
     g.bench_function("forward x64", |b| {
-        b.iter(|| {
-            for m in &msgs {
-                let d = decide_in_mode(
-                    &snap,
-                    Mode::Proxy,
-                    black_box(m),
-                    source,
-                    &mut scratch,
-                    &mut out,
-                );
-                black_box(d);
-            }
-        })
+        b.iter(|| inputs::proxy_each(&snap, &msgs, source, &mut scratch, &mut out))
     });
     g.bench_function("relay x64", |b| {
-        b.iter(|| {
-            for r in &responses {
-                let d = decide_in_mode(
-                    &snap,
-                    Mode::Proxy,
-                    black_box(r),
-                    registrar,
-                    &mut scratch,
-                    &mut out,
-                );
-                black_box(d);
-            }
-        })
+        b.iter(|| inputs::proxy_each(&snap, &responses, registrar, &mut scratch, &mut out))
     });
     g.finish();
 }

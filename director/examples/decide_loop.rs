@@ -8,8 +8,7 @@
 
 use std::hint::black_box;
 
-use director::decision::{decide, decide_in_mode, Scratch};
-use director::topology::Mode;
+use director::decision::{decide, Scratch};
 
 #[path = "../benches/common/inputs.rs"]
 mod inputs;
@@ -21,28 +20,22 @@ fn main() {
         .unwrap_or(1000);
     let stage = std::env::args().nth(2).unwrap_or_else(|| "decide".into());
     let msgs = inputs::registers();
-    let snap = inputs::snapshot();
     let source = inputs::source();
-    let proxy_snap = inputs::proxy_snapshot();
-    let responses = inputs::proxy_responses(&proxy_snap);
-    let registrar = inputs::registrar_source();
     let mut scratch = Scratch::default();
     let mut out = Vec::with_capacity(2048);
-    for _ in 0..rounds {
-        if stage == "relay" {
-            for r in &responses {
-                let d = decide_in_mode(
-                    &proxy_snap,
-                    Mode::Proxy,
-                    black_box(r),
-                    registrar,
-                    &mut scratch,
-                    &mut out,
-                );
-                black_box(d);
-            }
-            continue;
+    if stage == "forward" || stage == "relay" {
+        let snap = inputs::proxy_snapshot();
+        let (msgs, source) = match stage.as_str() {
+            "relay" => (inputs::proxy_responses(&snap), inputs::registrar_source()),
+            _ => (msgs, source),
+        };
+        for _ in 0..rounds {
+            inputs::proxy_each(&snap, &msgs, source, &mut scratch, &mut out);
         }
+        return;
+    }
+    let snap = inputs::snapshot();
+    for _ in 0..rounds {
         for m in &msgs {
             match stage.as_str() {
                 "parse" => {
@@ -54,17 +47,6 @@ fn main() {
                     if let Ok(msg) = slot.parse(black_box(m)) {
                         let _ = black_box(sip::validate_request_parts(msg).is_ok());
                     }
-                }
-                "forward" => {
-                    let d = decide_in_mode(
-                        &proxy_snap,
-                        Mode::Proxy,
-                        black_box(m),
-                        source,
-                        &mut scratch,
-                        &mut out,
-                    );
-                    black_box(d);
                 }
                 _ => {
                     black_box(decide(&snap, black_box(m), source, &mut scratch, &mut out));

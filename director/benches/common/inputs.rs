@@ -3,6 +3,7 @@
 //! default topology with every registrar up, the source they come from, and for proxy mode the
 //! same topology forwarding to addresses with the 200s its registrars would answer.
 
+use std::hint::black_box;
 use std::net::SocketAddr;
 
 use director::config::Config;
@@ -106,4 +107,25 @@ pub fn proxy_responses(snap: &Snapshot) -> Vec<Vec<u8>> {
             r.into_bytes()
         })
         .collect()
+}
+
+/// Runs each of `msgs` through the proxy-mode decision from `source` (the proxy stages of the
+/// bench and of `decide_loop`).
+pub fn proxy_each(
+    snap: &Snapshot,
+    msgs: &[Vec<u8>],
+    source: Source<'_>,
+    scratch: &mut Scratch,
+    out: &mut Vec<u8>,
+) {
+    for m in msgs {
+        black_box(decide_in_mode(
+            snap,
+            Mode::Proxy,
+            black_box(m),
+            source,
+            scratch,
+            out,
+        ));
+    }
 }
