@@ -196,9 +196,9 @@ fn branch_hash(msg: &Message<'_>, top: &sip::Via<'_>) -> u64 {
         h.update(b);
         h.update(&[0]);
     };
-    let branch = top.branch();
-    if let Some(branch) = branch.filter(|b| b.starts_with(b"z9hG4bK")) {
-        part(branch);
+    // `branch()` is recorded by the Via parse, so asking twice costs nothing.
+    if top.has_rfc3261_branch() {
+        part(top.branch().unwrap_or(&[]));
         part(top.host);
         part(&top.port.unwrap_or(0).to_be_bytes());
     } else {
