@@ -203,16 +203,23 @@ impl Director {
     /// Stderr lines from now until one containing `needle` has been logged (that line and
     /// whatever came with it included); panics after `within` without one.
     pub fn log_until(&self, needle: &str, within: Duration) -> Vec<String> {
+        self.log_until_count(needle, 1, within)
+    }
+
+    /// As [`Director::log_until`], until `count` lines contain `needle`. Lines the director
+    /// wrote reach the test through a reader thread, so a line logged before an answer may
+    /// not have arrived yet when the answer has: waiting for it, not draining once, is exact.
+    pub fn log_until_count(&self, needle: &str, count: usize, within: Duration) -> Vec<String> {
         let deadline = Instant::now() + within;
         let mut log = Vec::new();
         loop {
             log.extend(self.drain_log());
-            if log.iter().any(|l| l.contains(needle)) {
+            if log.iter().filter(|l| l.contains(needle)).count() >= count {
                 return log;
             }
             assert!(
                 Instant::now() < deadline,
-                "no log line with {needle:?}: {log:?}"
+                "fewer than {count} log lines with {needle:?}: {log:?}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }

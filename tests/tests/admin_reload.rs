@@ -106,7 +106,9 @@ fn reload_under_load_has_zero_errors_and_refuses_invalid_files() {
         let got = contacts(&register_udp(&sock, director.udp(), &aor, n));
         assert_eq!(got, (Some(p), b), "{aor}");
     }
-    let log = director.drain_log().join("\n");
+    let log = director
+        .log_until("reload refused", Duration::from_secs(5))
+        .join("\n");
     assert!(
         log.contains("reload refused"),
         "invalid file logged:\n{log}"

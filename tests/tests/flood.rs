@@ -9,6 +9,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use system_tests::http::{get, post};
 use system_tests::sip_client::{parse_answer, register, udp_exchange, udp_socket};
@@ -105,7 +106,7 @@ fn one_flooding_source_is_limited_and_everyone_else_served() {
         Some(0)
     );
     // Never silent, never a log line per message.
-    let log = director.drain_log();
+    let log = director.log_until("rate limited", Duration::from_secs(5));
     let lines = log.iter().filter(|l| l.contains("rate limited")).count();
     assert!(lines >= 1, "no rate-limited log line");
     assert!(
@@ -144,10 +145,7 @@ fn an_overloaded_worker_answers_503_with_retry_after_instead_of_dropping() {
     )
     .expect("director_overload_rejected_total exported");
     assert!(rejected >= status("503"), "{rejected}\n{metrics}");
-    assert!(director
-        .drain_log()
-        .iter()
-        .any(|l| l.contains("overloaded")));
+    director.log_until("overloaded", Duration::from_secs(5));
     assert!(director.stop().success());
 }
 
@@ -197,7 +195,7 @@ fn limits_added_by_a_reload_apply_and_removing_them_lifts_them() {
     let limited = metric(&metrics, "director_rate_limited_total{transport=\"udp\"}");
     assert_eq!(limited, Some(refused as u64), "{metrics}");
     // Plain text: the log goes to a pipe (tests/tests/cli.rs checks it has no colour codes).
-    let log = director.drain_log();
+    let log = director.log_until_count("limits changed", 2, Duration::from_secs(5));
     let changes: Vec<&String> = log
         .iter()
         .filter(|l| l.contains("limits changed"))
