@@ -154,6 +154,9 @@ pub struct Source<'a> {
 /// Reusable per-worker scratch space, so deciding allocates nothing once warmed up.
 #[derive(Debug)]
 pub struct Scratch {
+    /// The message view's span table, passed from one message to the next (`None` only while
+    /// a decision holds it).
+    slot: Option<sip::MessageSlot<'static>>,
     key: PlacementKey,
     bufs: ForwardBufs,
     /// The method of the last decided message, for metrics.
@@ -167,6 +170,7 @@ pub struct Scratch {
 impl Default for Scratch {
     fn default() -> Self {
         Scratch {
+            slot: Some(sip::MessageSlot::new()),
             key: PlacementKey::with_capacity(256),
             bufs: ForwardBufs::default(),
             method: MethodClass::None,
@@ -200,7 +204,12 @@ pub fn decide_in_mode(
     scratch.method = MethodClass::None;
     scratch.code = 0;
     scratch.target = None;
-    let (verdict, outcome) = decide_inner(snap, mode, bytes, source, scratch, out);
+    let mut slot = scratch
+        .slot
+        .take()
+        .map_or_else(sip::MessageSlot::new, sip::MessageSlot::recycle);
+    let (verdict, outcome) = decide_inner(snap, mode, bytes, source, &mut slot, scratch, out);
+    scratch.slot = Some(slot.recycle());
     if !out.is_empty() && matches!(verdict, Verdict::Reply | Verdict::ReplyTo(_)) {
         scratch.code = status_of(out);
     }
@@ -214,18 +223,17 @@ fn status_of(out: &[u8]) -> u16 {
         .unwrap_or(0)
 }
 
-fn decide_inner(
+fn decide_inner<'a>(
     snap: &Snapshot,
     mode: Mode,
-    bytes: &[u8],
+    bytes: &'a [u8],
     source: Source,
+    slot: &mut sip::MessageSlot<'a>,
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
 ) -> (Verdict, Outcome) {
     let proxying = mode == Mode::Proxy;
-    // Parsed in place: the message view holds a ~2 KiB span table, which a returned
-    // `Result` would copy twice.
-    let mut slot = sip::MessageSlot::new();
+    // Parsed into the scratch's slot: its ~2 KiB span table is reused, not zeroed per message.
     let msg = match slot.parse(bytes) {
         Ok(msg) => msg,
         Err(err) => {

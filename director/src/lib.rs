@@ -12,6 +12,7 @@ pub mod fuzz;
 pub mod handler;
 pub mod health;
 pub mod limiter;
+mod parse_slot;
 pub mod placement;
 pub mod proxy;
 pub mod response;

@@ -31,6 +31,7 @@ use dataplane::{Action, Peer, Transport};
 use crate::config::{FloodAction, LimitSettings};
 use crate::decision::{reply_route, Source, Verdict};
 use crate::limiter::{Bucket, Rate, SourceTable};
+use crate::parse_slot;
 use crate::response;
 use crate::snapshot::Snapshot;
 use crate::stats::{DecisionStats, Limit, Origin};
@@ -176,33 +177,35 @@ impl Throttle {
         if drop {
             return Action::Drop;
         }
-        let Ok(req) = sip::parse(msg) else {
-            return Action::Drop;
-        };
-        if !req.is_request() || req.method() == Some(sip::Method::Ack) {
-            return Action::Drop;
-        }
-        let reason = match limit {
-            Limit::PerSource => "Rate Limited",
-            Limit::Overload => "Overloaded",
-        };
-        let retry = settings.retry_after_s;
-        response::write_retry_after(out, &req, peer.remote, 503, reason, retry);
-        self.stats.record_response(peer.worker, Origin::Local, 503);
-        let source = Source {
-            addr: peer.remote,
-            stream: peer.transport.is_stream(),
-            local: peer.local,
-            conn: None,
-            cert_identity: None,
-        };
-        match reply_route(&req, source) {
-            Verdict::ReplyTo(to) => Action::Send {
-                to,
-                transport: Transport::Udp,
-            },
-            _ => Action::Reply,
-        }
+        parse_slot::with_parsed(msg, |parsed| {
+            let Ok(req) = parsed else {
+                return Action::Drop;
+            };
+            if !req.is_request() || req.method() == Some(sip::Method::Ack) {
+                return Action::Drop;
+            }
+            let reason = match limit {
+                Limit::PerSource => "Rate Limited",
+                Limit::Overload => "Overloaded",
+            };
+            let retry = settings.retry_after_s;
+            response::write_retry_after(out, req, peer.remote, 503, reason, retry);
+            self.stats.record_response(peer.worker, Origin::Local, 503);
+            let source = Source {
+                addr: peer.remote,
+                stream: peer.transport.is_stream(),
+                local: peer.local,
+                conn: None,
+                cert_identity: None,
+            };
+            match reply_route(req, source) {
+                Verdict::ReplyTo(to) => Action::Send {
+                    to,
+                    transport: Transport::Udp,
+                },
+                _ => Action::Reply,
+            }
+        })
     }
 
     /// One `warn` line per second at most, over all workers.
