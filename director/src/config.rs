@@ -19,6 +19,6 @@ mod validate;
 pub use error::{ConfigError, Invalid, Location, Problem};
 pub use load::{load, load_file, EMBEDDED_DEFAULT, EMBEDDED_DEFAULT_NAME};
 pub use settings::{
-    AdminSettings, ClientCert, Config, FloodAction, HealthSettings, LimitSettings, Listener,
-    ProxySettings, TlsFiles,
+    AdminSettings, ClientCert, Config, ConnectionLimits, FloodAction, HealthSettings,
+    LimitSettings, Listener, ProxySettings, TlsFiles,
 };

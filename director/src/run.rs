@@ -100,7 +100,7 @@ pub fn run(args: &RunArgs, udp_backend: UdpBackend) -> Result<(), RunError> {
         pinning,
         udp_backend,
         tls_client,
-        ..EngineConfig::default()
+        limits: config.connection_limits.to_dataplane(),
     };
 
     // Block termination signals before any thread exists, so only the signal thread sees them.

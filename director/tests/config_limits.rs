@@ -1,6 +1,8 @@
 //! `[limits]`: defaults (everything off), values, and errors naming the line and field.
 
-use director::config::{Config, FloodAction, LimitSettings};
+use std::time::Duration;
+
+use director::config::{Config, ConnectionLimits, FloodAction, LimitSettings};
 use director::limiter::Rate;
 
 const POOL: &str = r#"
@@ -73,4 +75,73 @@ fn errors_name_the_line_and_field() {
     assert!(e.contains("drop"), "{e}");
     let e = parse("[limits]\nper_source = 3\n").unwrap_err();
     assert!(e.contains("unknown field"), "{e}");
+}
+
+#[test]
+fn connection_limits_default_to_the_dataplanes_own() {
+    let c = parse("").unwrap().connection_limits;
+    assert_eq!(c, ConnectionLimits::default());
+    let ours = c.to_dataplane();
+    let theirs = dataplane::Limits::default();
+    assert_eq!(
+        (
+            ours.max_connections_per_worker,
+            ours.idle_timeout,
+            ours.header_timeout,
+            ours.max_message,
+            ours.max_outbox_bytes
+        ),
+        (
+            theirs.max_connections_per_worker,
+            theirs.idle_timeout,
+            theirs.header_timeout,
+            theirs.max_message,
+            theirs.max_outbox_bytes
+        )
+    );
+}
+
+#[test]
+fn connection_limits_are_read_and_range_checked() {
+    let c = parse(
+        "[limits]\nmax_connections_per_worker = 200\nidle_timeout_s = 30\nheader_timeout_s = 4\n\
+         max_message_bytes = 8192\nmax_outbox_bytes = 65536\n",
+    )
+    .unwrap()
+    .connection_limits;
+    assert_eq!(
+        c,
+        ConnectionLimits {
+            max_connections_per_worker: 200,
+            idle_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(4),
+            max_message_bytes: 8192,
+            max_outbox_bytes: 65536,
+        }
+    );
+    // They leave the flood limits off.
+    assert_eq!(
+        parse("[limits]\nidle_timeout_s = 30\n").unwrap().limits,
+        LimitSettings::default()
+    );
+    for (text, field) in [
+        (
+            "max_connections_per_worker = 0",
+            "max_connections_per_worker",
+        ),
+        ("idle_timeout_s = 0", "idle_timeout_s"),
+        ("header_timeout_s = 3601", "header_timeout_s"),
+        ("max_message_bytes = 1299", "max_message_bytes"),
+        ("max_message_bytes = 65536", "max_message_bytes"),
+        ("max_outbox_bytes = 100", "max_outbox_bytes"),
+    ] {
+        let e = parse(&format!("[limits]\n{text}\n")).unwrap_err();
+        let col = field.len() + 4;
+        assert!(
+            e.starts_with(&format!(
+                "limits.toml:2:{col}: field `limits.{field}`: {field} must be "
+            )),
+            "{text}: {e}"
+        );
+    }
 }

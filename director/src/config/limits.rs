@@ -1,14 +1,25 @@
-//! Validation of `[limits]`: per-source flood limiting and the per-worker overload rate.
+//! Validation of `[limits]`: per-source flood limiting and the per-worker overload rate, and
+//! the connection and message-size limits the engine takes at start.
 
 use toml::Spanned;
 
 use super::error::{ConfigError, Problem};
 use super::raw::RawLimits;
-use super::settings::LimitSettings;
+use super::settings::{ConnectionLimits, LimitSettings};
 use super::validate::Source;
 use crate::limiter::Rate;
 
 const MAX_RETRY_AFTER_S: u32 = 3600;
+const MAX_CONNECTIONS_PER_WORKER: u32 = 1_000_000;
+const MAX_IDLE_TIMEOUT_S: u32 = 86_400;
+const MAX_HEADER_TIMEOUT_S: u32 = 3600;
+/// RFC 3261 18.1.1: a UDP request up to 1300 bytes must be handled.
+const MIN_MESSAGE_BYTES: u32 = 1300;
+/// The largest UDP payload.
+const MAX_MESSAGE_BYTES: u32 = 65_535;
+/// One typical answer must fit.
+const MIN_OUTBOX_BYTES: u32 = 4096;
+const MAX_OUTBOX_BYTES: u32 = 64 * 1024 * 1024;
 
 /// `[limits]` as written to [`LimitSettings`]; no section: every limit off.
 pub(super) fn limits(
@@ -60,4 +71,61 @@ pub(super) fn limits(
         l.retry_after_s = v;
     }
     Ok(l)
+}
+
+/// The connection and message-size fields of `[limits]` (each at its default when absent).
+pub(super) fn connection_limits(
+    raw: Option<&RawLimits>,
+    src: &Source<'_>,
+) -> Result<ConnectionLimits, ConfigError> {
+    let mut c = ConnectionLimits::default();
+    let Some(raw) = raw else {
+        return Ok(c);
+    };
+    let field = |v: &Option<Spanned<u32>>, name: &str, lo: u32, hi: u32| match v {
+        None => Ok(None),
+        Some(s) if (lo..=hi).contains(s.get_ref()) => Ok(Some(*s.get_ref())),
+        Some(s) => Err(src.at_span(
+            s.span(),
+            Some(format!("limits.{name}")),
+            Problem::Range(format!("{name} must be {lo}..={hi}, got {}", s.get_ref())),
+        )),
+    };
+    let secs = |v: u32| std::time::Duration::from_secs(u64::from(v));
+    if let Some(v) = field(
+        &raw.max_connections_per_worker,
+        "max_connections_per_worker",
+        1,
+        MAX_CONNECTIONS_PER_WORKER,
+    )? {
+        c.max_connections_per_worker = v;
+    }
+    if let Some(v) = field(&raw.idle_timeout_s, "idle_timeout_s", 1, MAX_IDLE_TIMEOUT_S)? {
+        c.idle_timeout = secs(v);
+    }
+    if let Some(v) = field(
+        &raw.header_timeout_s,
+        "header_timeout_s",
+        1,
+        MAX_HEADER_TIMEOUT_S,
+    )? {
+        c.header_timeout = secs(v);
+    }
+    if let Some(v) = field(
+        &raw.max_message_bytes,
+        "max_message_bytes",
+        MIN_MESSAGE_BYTES,
+        MAX_MESSAGE_BYTES,
+    )? {
+        c.max_message_bytes = v;
+    }
+    if let Some(v) = field(
+        &raw.max_outbox_bytes,
+        "max_outbox_bytes",
+        MIN_OUTBOX_BYTES,
+        MAX_OUTBOX_BYTES,
+    )? {
+        c.max_outbox_bytes = v;
+    }
+    Ok(c)
 }

@@ -109,6 +109,11 @@ pub(super) struct RawLimits {
     pub flood_action: Option<Spanned<FloodAction>>,
     pub max_rate_per_worker: Option<Spanned<u32>>,
     pub retry_after_s: Option<Spanned<u32>>,
+    pub max_connections_per_worker: Option<Spanned<u32>>,
+    pub idle_timeout_s: Option<Spanned<u32>>,
+    pub header_timeout_s: Option<Spanned<u32>>,
+    pub max_message_bytes: Option<Spanned<u32>>,
+    pub max_outbox_bytes: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]

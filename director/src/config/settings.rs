@@ -27,6 +27,8 @@ pub struct Config {
     pub topology: Topology,
     /// Flood and overload limits (`[limits]`).
     pub limits: LimitSettings,
+    /// Connection and message-size limits (`[limits]`, applied at start only).
+    pub connection_limits: ConnectionLimits,
     /// TLS toward registrars in proxy mode (`[proxy]`).
     pub proxy: ProxySettings,
 }
@@ -154,6 +156,51 @@ pub enum FloodAction {
     /// Answered `503` + `Retry-After`.
     #[serde(rename = "503")]
     Reject,
+}
+
+/// Connection and message-size limits from `[limits]`: what one TCP/TLS client may hold and
+/// how big a message may be. The engine takes them at start; a reload that changes them says
+/// that a restart is needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// TCP/TLS connections per worker; over it, new ones are accepted and closed at once.
+    pub max_connections_per_worker: u32,
+    /// A TCP/TLS connection with no traffic for this long is closed.
+    pub idle_timeout: Duration,
+    /// A message on a TCP/TLS connection must be complete this long after its first byte
+    /// (slow clients); also the limit on a TLS handshake and a PROXY protocol header.
+    pub header_timeout: Duration,
+    /// Largest message, UDP datagram or stream frame, in bytes.
+    pub max_message_bytes: u32,
+    /// Bytes queued for one TCP/TLS connection by other connections (answers relayed to it)
+    /// before further messages for it are dropped.
+    pub max_outbox_bytes: u32,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections_per_worker: 50_000,
+            idle_timeout: Duration::from_secs(300),
+            header_timeout: Duration::from_secs(10),
+            max_message_bytes: 65_535,
+            max_outbox_bytes: 256 * 1024,
+        }
+    }
+}
+
+impl ConnectionLimits {
+    /// The dataplane's limits with these values (the rest at the dataplane's defaults).
+    pub fn to_dataplane(self) -> dataplane::Limits {
+        dataplane::Limits {
+            max_connections_per_worker: self.max_connections_per_worker as usize,
+            idle_timeout: self.idle_timeout,
+            header_timeout: self.header_timeout,
+            max_message: self.max_message_bytes as usize,
+            max_outbox_bytes: self.max_outbox_bytes as usize,
+            ..dataplane::Limits::default()
+        }
+    }
 }
 
 /// Flood and overload limits. Everything is off by default.

@@ -119,6 +119,7 @@ pub(super) fn validate(
         }),
     };
     let health = health(raw.health, src)?;
+    let connection_limits = super::limits::connection_limits(raw.limits.as_ref(), src)?;
     let limits = super::limits::limits(raw.limits, src)?;
     let (pools, pool_ids) = pools(raw.pool, src)?;
     let (user_rules, domain_rules) = homing(raw.homing, &pool_ids, src)?;
@@ -134,6 +135,7 @@ pub(super) fn validate(
         admin,
         health,
         limits,
+        connection_limits,
         proxy,
         topology: Topology {
             mode,

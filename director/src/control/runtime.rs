@@ -392,6 +392,22 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.admin != new.admin {
         out.push("admin address");
     }
+    let (a, b) = (&old.connection_limits, &new.connection_limits);
+    if a.max_connections_per_worker != b.max_connections_per_worker {
+        out.push("limits.max_connections_per_worker");
+    }
+    if a.idle_timeout != b.idle_timeout {
+        out.push("limits.idle_timeout_s");
+    }
+    if a.header_timeout != b.header_timeout {
+        out.push("limits.header_timeout_s");
+    }
+    if a.max_message_bytes != b.max_message_bytes {
+        out.push("limits.max_message_bytes");
+    }
+    if a.max_outbox_bytes != b.max_outbox_bytes {
+        out.push("limits.max_outbox_bytes");
+    }
     if old.proxy != new.proxy {
         // The files the old settings name are still re-read on a certificate reload.
         out.push("[proxy] settings");
@@ -429,6 +445,13 @@ mod tests {
         assert_eq!(
             restart_needed(&base, &config("[director]\npin_workers = false\n")),
             ["pin_workers"]
+        );
+        assert_eq!(
+            restart_needed(
+                &base,
+                &config("[limits]\nidle_timeout_s = 30\nmax_message_bytes = 4096\n")
+            ),
+            ["limits.idle_timeout_s", "limits.max_message_bytes"]
         );
     }
 }
