@@ -18,6 +18,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --document-private-it
 
 echo "== build binaries used by process tests" >&2
 cargo build --workspace --bins --locked
+# the idle-TLS client the device bench packs (bench/device/smoke.sh below)
+cargo build -p dataplane --example tls_idle_clients --locked
 
 echo "== tests" >&2
 cargo test --workspace --locked -- --test-threads=2

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Packs what bench/device/run.sh needs on a borrowed many-core machine that reaches no
-# package registry: stripped release builds of `director` and `loadgen`, Debian's Kamailio
+# package registry: stripped release builds of `director`, `loadgen` and the idle-TLS client
+# (the dataplane example `tls_idle_clients`, for bench/tls_idle.sh), Debian's Kamailio
 # (the binary, the modules bench/kamailio/*.cfg load, libsrdb1 and every other shared
 # library they link that is not part of glibc) unpacked into a folder with a wrapper that
 # runs it with `-L modules`, and a long-lived throwaway TLS certificate for when the machine
@@ -33,15 +34,16 @@ esac
 if [[ "${BENCH_NO_BUILD:-0}" != 1 ]]; then
     log "cargo build --profile $cargo_profile -p director -p loadgen"
     cargo build --profile "$cargo_profile" -q -p director -p loadgen
+    cargo build --profile "$cargo_profile" -q -p dataplane --example tls_idle_clients
 fi
-for b in director loadgen; do
+for b in director loadgen examples/tls_idle_clients; do
     [[ -x "target/$PROFILE/$b" ]] || die "no target/$PROFILE/$b (build it, or drop BENCH_NO_BUILD=1)"
 done
 
 rm -rf "$PACK"
 mkdir -p "$PACK/bin" "$PACK/kamailio/sbin" "$PACK/kamailio/modules" "$PACK/kamailio/lib" "$PACK/tls"
-for b in director loadgen; do
-    strip -o "$PACK/bin/$b" "target/$PROFILE/$b"
+for b in director loadgen examples/tls_idle_clients; do
+    strip -o "$PACK/bin/${b##*/}" "target/$PROFILE/$b"
 done
 
 # Kamailio from Debian's archive, unpacked (not installed)

@@ -3,7 +3,8 @@
 # UDP REGISTER -> 301 scaling against the raw echo and Kamailio (1-8 workers), pinned against
 # unpinned director workers, proxy mode against Kamailio's stateless forwarding, REGISTER ->
 # 301 over kept-alive TLS against Kamailio's tls module, and open-loop latency at half of each
-# target's peak (bench/latency.sh: the p99 target), redirect then proxy. Runs from the folder
+# target's peak (bench/latency.sh: the p99 target), redirect then proxy, and the director's
+# memory with 100k idle TLS connections (bench/tls_idle.sh). Runs from the folder
 # bench/device/pack.sh made (no build, no install, no network); half the cores for the
 # targets, the other half for the load generator (bench/device/cpus.sh). Phases run in order
 # of importance, each within what is left of the budget, and each writes its own result
@@ -20,9 +21,12 @@
 #   DEVICE_WORKERS    worker counts                          (default "1 2 4 8", capped at
 #                     the targets' CPUs)
 #   DEVICE_PHASES     which phases, in order                 (default "redirect pinning proxy
-#                     tls latency latency-proxy")
+#                     tls latency latency-proxy tls-idle"; tls-idle fits the default budget
+#                     only when the others took less than their estimates: run it on its
+#                     own with DEVICE_PHASES=tls-idle)
 #   DEVICE_FRACTIONS  latency phase: offered load as fractions of the peak (default 0.5)
 #   DEVICE_SOCKETS    UDP client sockets in all                (default 8 per client thread)
+#   DEVICE_IDLE_CONNS tls-idle phase: connection counts        (default "100000")
 set -euo pipefail
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$REPO_DIR"
@@ -32,7 +36,8 @@ RESULTS="${OUT:-/tmp/device-results}"
 BUDGET="${DEVICE_BUDGET_S:-420}"
 DURATION="${DEVICE_DURATION:-5}"
 ROUNDS="${DEVICE_ROUNDS:-2}"
-PHASES="${DEVICE_PHASES:-redirect pinning proxy tls latency latency-proxy}"
+PHASES="${DEVICE_PHASES:-redirect pinning proxy tls latency latency-proxy tls-idle}"
+IDLE_CONNS="${DEVICE_IDLE_CONNS:-100000}"
 FRACTIONS="${DEVICE_FRACTIONS:-0.5}"
 mkdir -p "$RESULTS"
 LOG="$RESULTS/device.log"
@@ -160,7 +165,14 @@ for p in $PHASES; do
             phase latency-udp-proxy $((2 * per_run + nf * 2 * (per_run + 2))) latency.sh --mode proxy \
             --targets "director kamailio" --workers "$maxw" --client-threads "$threads" --connections "$socks" \
             --duration "$DURATION" --rounds 1 --fractions "$FRACTIONS" --warmup-ms $((DURATION * 200)) ;;
-    *) log "unknown phase $p (redirect pinning proxy tls latency latency-proxy)" ;;
+    tls-idle) # the memory target: the director's RSS with N idle TLS connections (each
+        # handshook and registered once), at the top worker count; a descriptor per connection
+        # in both processes, so the row notes it when the open-file limit capped N
+        est=$((10 + $(wc -w <<<"$IDLE_CONNS") * 30))
+        CLIENT="$PACK/bin/tls_idle_clients" WORKERS="$maxw" CONCURRENCY=256 \
+            phase tls-idle "$est" tls_idle.sh $IDLE_CONNS
+        [[ -f "$RESULTS/tls-idle/tls-idle.tsv" ]] && sed 's/^/  /' "$RESULTS/tls-idle/tls-idle.tsv" | tee -a "$LOG" >&2 ;;
+    *) log "unknown phase $p (redirect pinning proxy tls latency latency-proxy tls-idle)" ;;
     esac
 done
 log "done in $((SECONDS - start)) s; results in $RESULTS (summary.md; without python3 here: bench/lib/summarize.sh DIR)"

@@ -32,7 +32,7 @@ PATH="$work/bin" command -v python3 >/dev/null && fail "python3 still on the smo
 # two rounds of the redirect phase: each round starts one target further, so every target runs
 # after Kamailio once (a helper that leaked a loop variable once made run.sh skip that one)
 PATH="$work/bin" PACK="$work/pack" OUT="$work/out" DEVICE_DURATION=1 DEVICE_ROUNDS=2 \
-    DEVICE_WORKERS=1 DEVICE_BUDGET_S=240 bench/device/run.sh
+    DEVICE_WORKERS=1 DEVICE_BUDGET_S=300 DEVICE_IDLE_CONNS=200 bench/device/run.sh
 
 bench/lib/summarize.sh "$work"/out/udp-redirect "$work"/out/udp-redirect-unpinned \
     "$work"/out/udp-proxy "$work"/out/tls-keepalive "$work"/out/latency-udp \
@@ -67,4 +67,7 @@ grep -q -- 'udp-redirect: bench/run.sh .*--connections 8 ' "$work"/out/device.lo
     fail "the UDP phases did not give the client eight sockets per thread"
 grep -q 'pin-workers false' "$work"/out/udp-redirect-unpinned/logs/*director.target.log ||
     fail "the unpinned phase did not pass --pin-workers false"
+awk -F'\t' 'NR == 2 && $1 == 200 && $2 == 200 && $3 == 0 && $7 > $6 { ok = 1 } END { exit !ok }' \
+    "$work"/out/tls-idle/tls-idle.tsv 2>/dev/null ||
+    fail "the tls-idle phase did not hold 200 idle TLS connections (tls-idle.log)"
 echo "device smoke: every phase measured every target (packed kamailio, no python3, no openssl)" >&2

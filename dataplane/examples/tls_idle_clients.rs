@@ -3,7 +3,11 @@
 //! open and silent. Prints `open N` once all are established, then holds them until stdin
 //! closes. The server certificate is not verified (measurement tool, loopback only).
 //!
-//! `cargo run --release -p dataplane --example tls_idle_clients -- ADDR N [CONCURRENCY]`
+//! `cargo run --release -p dataplane --example tls_idle_clients -- ADDR[,ADDR...] N [CONCURRENCY]`
+//!
+//! With several addresses, connection `i` goes to address `i mod count`: one client address
+//! reaches one server address from at most ~28k ephemeral ports, so 100k connections on
+//! loopback need four or more listeners.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -85,9 +89,18 @@ async fn open(
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let addr: SocketAddr = args.next().ok_or("usage: ADDR N [CONCURRENCY]")?.parse()?;
-    let n: usize = args.next().ok_or("usage: ADDR N [CONCURRENCY]")?.parse()?;
+    const USAGE: &str = "usage: ADDR[,ADDR...] N [CONCURRENCY]";
+    let addrs = args
+        .next()
+        .ok_or(USAGE)?
+        .split(',')
+        .map(str::parse)
+        .collect::<Result<Vec<SocketAddr>, _>>()?;
+    let n: usize = args.next().ok_or(USAGE)?.parse()?;
     let concurrency: usize = args.next().map_or(Ok(64), |c| c.parse())?;
+    if addrs.is_empty() || concurrency == 0 {
+        return Err(USAGE.into());
+    }
     let cfg = rustls::ClientConfig::builder()
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(AnyCert))
@@ -103,6 +116,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut running = tokio::task::JoinSet::new();
         while conns.len() + failed < n {
             while next < n && running.len() < concurrency {
+                let addr = addrs[next % addrs.len()];
                 running.spawn(open(addr, connector.clone(), next));
                 next += 1;
             }
