@@ -511,6 +511,52 @@ CSeq: 1 REGISTER\r\n\
 Subject: folded\r\n  and continued\r\n\
 l: 0\r\n\r\n";
 
+    /// Everything a caller can see of a parse, for comparing two.
+    fn observed(r: Result<&Message<'_>, ParseError>) -> String {
+        match r {
+            Ok(m) => format!(
+                "{:?} {:?} {:?} {:?} {:?} {:?}",
+                m.as_bytes(),
+                m.start_line(),
+                m.headers().collect::<Vec<_>>(),
+                m.body(),
+                m.head_len(),
+                m.offset_in_input()
+            ),
+            Err(e) => format!("error {e:?}"),
+        }
+    }
+
+    proptest::proptest! {
+        /// A recycled slot (stale spans from earlier, longer or failed parses) sees exactly
+        /// what a fresh parse sees.
+        #[test]
+        fn a_recycled_slot_parses_as_a_fresh_one(
+            picks in proptest::collection::vec((0usize..4, 0usize..400), 1..12)
+        ) {
+            let many: Vec<u8> = {
+                let mut m = b"OPTIONS sip:a@b SIP/2.0\r\n".to_vec();
+                for i in 0..100 {
+                    m.extend_from_slice(format!("X-H{i}: value {i}\r\n").as_bytes());
+                }
+                m.extend_from_slice(b"Content-Length: 2\r\n\r\nok");
+                m
+            };
+            let inputs: [&[u8]; 4] = [REG, &many, b"BYE sip:x SIP/2.0\r\nTo: y\r\n\r\n", b"garbage\r\n"];
+            let mut slot = MessageSlot::new();
+            for (which, cut) in picks {
+                let full = inputs[which];
+                // Whole messages, or cut short at an arbitrary byte (a failed parse).
+                let end = if cut % 2 == 0 { full.len() } else { cut.min(full.len()) };
+                let input = full[..end].to_vec();
+                let fresh = observed(MessageSlot::new().parse(&input));
+                let mut reused = slot.recycle();
+                proptest::prop_assert_eq!(observed(reused.parse(&input)), fresh);
+                slot = reused.recycle();
+            }
+        }
+    }
+
     #[test]
     fn basic() {
         let m = parse(REG).unwrap();
