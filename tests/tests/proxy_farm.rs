@@ -103,9 +103,27 @@ fn a_muted_registrars_users_are_forwarded_to_their_next_machine() {
 
 #[test]
 fn loadgen_through_the_proxy_sees_zero_errors() {
+    loadgen_through_the_proxy(&[]);
+}
+
+/// The same on the epoll + recvmmsg/sendmmsg fallback: requests out and responses back both
+/// go through it.
+#[test]
+fn loadgen_through_the_proxy_sees_zero_errors_on_the_epoll_fallback() {
+    loadgen_through_the_proxy(&[("DIRECTOR_UDP_BACKEND", "epoll")]);
+}
+
+fn loadgen_through_the_proxy(env: &[(&str, &str)]) {
     let farm = RegistrarFarm::start(5, "udp");
     let topo = farm_topology(&[3, 2], &farm.addrs);
-    let director = Director::start(&config(&topo, &proxy(0)));
+    let director = Director::start_with_env(&config(&topo, &proxy(0)), env);
+    if !env.is_empty() {
+        assert!(
+            director.ready_line.contains("udp_backend=Epoll"),
+            "{}",
+            director.ready_line
+        );
+    }
     let out = Command::new(bin("loadgen"))
         .args(["register", "--target", &director.udp().to_string()])
         .args(["--rate", "1000", "--duration", "3", "--users", "2000"])

@@ -40,18 +40,25 @@ fn write_users(dir: &Path) -> Vec<String> {
     aors
 }
 
-fn run_sipp(transport: &str, listen: &str) {
+fn run_sipp(transport: &str, listen: &str, env: &[(&str, &str)]) {
     assert!(
         sipp_available(),
         "sipp is not installed: run scripts/install-test-deps.sh (the README's test command does)"
     );
     let topo = topology();
-    let director = Director::start(&topo.to_toml(&[(listen, transport)], 2));
+    let director = Director::start_with_env(&topo.to_toml(&[(listen, transport)], 2), env);
+    if env.contains(&("DIRECTOR_UDP_BACKEND", "epoll")) {
+        assert!(
+            director.ready_line.contains("udp_backend=Epoll"),
+            "{}",
+            director.ready_line
+        );
+    }
     let target = match transport {
         "udp" => director.udp(),
         _ => director.tcp(),
     };
-    let dir = scratch_dir(&format!("sipp-{transport}"));
+    let dir = scratch_dir(&format!("sipp-{transport}{}", env.len()));
     let aors = write_users(&dir);
     let scenario = workspace_root().join("tests/sipp/register_301.xml");
     let log = dir.join("sipp.log");
@@ -114,10 +121,16 @@ fn run_sipp(transport: &str, listen: &str) {
 
 #[test]
 fn sipp_registers_many_users_over_udp() {
-    run_sipp("udp", "127.0.0.1:0");
+    run_sipp("udp", "127.0.0.1:0", &[]);
+}
+
+/// The same over the epoll + recvmmsg/sendmmsg fallback (what runs where io_uring is blocked).
+#[test]
+fn sipp_registers_many_users_over_udp_on_the_epoll_fallback() {
+    run_sipp("udp", "127.0.0.1:0", &[("DIRECTOR_UDP_BACKEND", "epoll")]);
 }
 
 #[test]
 fn sipp_registers_many_users_over_tcp() {
-    run_sipp("tcp", "127.0.0.1:0");
+    run_sipp("tcp", "127.0.0.1:0", &[]);
 }
