@@ -2,7 +2,8 @@
 //! borrowed buffer, lazily parsed typed headers (URI, Via, name-addr, CSeq...), stream framing
 //! for TCP/TLS ([`frame()`]), a byte-exact serializer with splice edits ([`apply_edits`]), a
 //! response builder ([`ResponseWriter`]) and the request checks of a stateless element
-//! ([`validate_request`]). No sockets, no clock, no `unsafe`, no allocation while parsing.
+//! ([`validate_request`]). No sockets, no clock, no `unsafe`. Parsing into a reused
+//! [`MessageSlot`] allocates nothing; [`parse`] allocates the message's span table.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
