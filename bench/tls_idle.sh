@@ -55,7 +55,11 @@ if [[ "$hard" != unlimited ]] && ((hard < want)); then
     ulimit -Hn "$want" 2>/dev/null || true
     hard="$(ulimit -Hn)"
 fi
-ulimit -n "$hard"
+if [[ "$hard" == unlimited ]]; then
+    ulimit -n "$want" 2>/dev/null || true
+else
+    ulimit -n "$hard" 2>/dev/null || true
+fi
 soft="$(ulimit -n)"
 [[ "$soft" == unlimited ]] && soft=$want
 
