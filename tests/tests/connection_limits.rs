@@ -5,6 +5,7 @@ use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+use system_tests::http::post;
 use system_tests::sip_client::{
     parse_answer, read_stream_message, register, tcp_connect, tcp_send, udp_exchange, udp_socket,
 };
@@ -117,4 +118,32 @@ fn a_datagram_over_max_message_bytes_is_not_answered() {
     );
     assert!(strict.stop().success());
     assert!(plain.stop().success());
+}
+
+#[test]
+fn a_reload_that_changes_them_says_a_restart_is_needed_and_keeps_the_running_ones() {
+    let topo = Topology::ring(2, 2, false);
+    let base = topo.to_toml(&[("127.0.0.1:0", "udp"), ("127.0.0.1:0", "tcp")], 1)
+        + "\n[admin]\naddress = \"127.0.0.1:0\"\n";
+    let director = Director::start(&format!("{base}\n[limits]\nidle_timeout_s = 1\n"));
+    let admin = director.listening.admin.expect("admin announced");
+    std::fs::write(
+        &director.config_path,
+        format!("{base}\n[limits]\nidle_timeout_s = 300\n"),
+    )
+    .expect("write config");
+    let (code, body) = post(admin, "/reload");
+    assert_eq!(code, 200, "{body}");
+    director.log_until(
+        "reload: limits.idle_timeout_s changed; these take effect only after a restart",
+        Duration::from_secs(5),
+    );
+    // The running engine still closes idle connections after 1 s.
+    let mut s = tcp_connect(tcp(&director));
+    assert_eq!(tcp_register(&mut s, 1), Some(301));
+    assert!(
+        closed_within(&mut s, Duration::from_secs(10)),
+        "the reload changed the running idle timeout"
+    );
+    assert!(director.stop().success());
 }
