@@ -140,27 +140,19 @@ impl<'a> MessageSlot<'a> {
     /// Empty storage (nothing to borrow until [`MessageSlot::parse`] succeeds).
     #[inline]
     pub fn new() -> Self {
-        MessageSlot {
-            msg: Message {
-                buf: &[],
-                skipped: 0,
-                head_len: 0,
-                content_length: None,
-                start: RawStart::Request {
-                    method_end: 0,
-                    uri_end: 0,
-                    line_end: 0,
-                },
-                count: 0,
-                spans: Box::new([EMPTY_SPAN; MAX_HEADERS]),
-            },
-        }
+        Self::with_table(Box::new([EMPTY_SPAN; MAX_HEADERS]))
     }
 
     /// This slot's storage, emptied, for a message with another lifetime: the span table moves
     /// (a pointer), nothing is zeroed or allocated. What the table held is stale and never read.
     #[inline]
     pub fn recycle<'b>(self) -> MessageSlot<'b> {
+        MessageSlot::with_table(self.msg.spans)
+    }
+
+    /// An empty slot around `spans`.
+    #[inline]
+    fn with_table(spans: SpanTable) -> Self {
         MessageSlot {
             msg: Message {
                 buf: &[],
@@ -173,7 +165,7 @@ impl<'a> MessageSlot<'a> {
                     line_end: 0,
                 },
                 count: 0,
-                spans: self.msg.spans,
+                spans,
             },
         }
     }
