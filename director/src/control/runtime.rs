@@ -379,40 +379,35 @@ async fn prober(
 
 /// Settings a reload cannot apply.
 fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if old.listeners != new.listeners {
-        out.push("listeners");
-    }
-    if old.workers != new.workers {
-        out.push("workers");
-    }
-    if old.pin_workers != new.pin_workers {
-        out.push("pin_workers");
-    }
-    if old.admin != new.admin {
-        out.push("admin address");
-    }
     let (a, b) = (&old.connection_limits, &new.connection_limits);
-    if a.max_connections_per_worker != b.max_connections_per_worker {
-        out.push("limits.max_connections_per_worker");
-    }
-    if a.idle_timeout != b.idle_timeout {
-        out.push("limits.idle_timeout_s");
-    }
-    if a.header_timeout != b.header_timeout {
-        out.push("limits.header_timeout_s");
-    }
-    if a.max_message_bytes != b.max_message_bytes {
-        out.push("limits.max_message_bytes");
-    }
-    if a.max_outbox_bytes != b.max_outbox_bytes {
-        out.push("limits.max_outbox_bytes");
-    }
-    if old.proxy != new.proxy {
+    [
+        (old.listeners != new.listeners, "listeners"),
+        (old.workers != new.workers, "workers"),
+        (old.pin_workers != new.pin_workers, "pin_workers"),
+        (old.admin != new.admin, "admin address"),
+        (
+            a.max_connections_per_worker != b.max_connections_per_worker,
+            "limits.max_connections_per_worker",
+        ),
+        (a.idle_timeout != b.idle_timeout, "limits.idle_timeout_s"),
+        (
+            a.header_timeout != b.header_timeout,
+            "limits.header_timeout_s",
+        ),
+        (
+            a.max_message_bytes != b.max_message_bytes,
+            "limits.max_message_bytes",
+        ),
+        (
+            a.max_outbox_bytes != b.max_outbox_bytes,
+            "limits.max_outbox_bytes",
+        ),
         // The files the old settings name are still re-read on a certificate reload.
-        out.push("[proxy] settings");
-    }
-    out
+        (old.proxy != new.proxy, "[proxy] settings"),
+    ]
+    .into_iter()
+    .filter_map(|(changed, name)| changed.then_some(name))
+    .collect()
 }
 
 fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
