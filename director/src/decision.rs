@@ -28,6 +28,7 @@ use std::net::SocketAddr;
 
 use sip::{Message, Method, Scheme, Uri};
 
+use crate::parse_slot;
 use crate::placement::PlacementKey;
 use crate::proxy::{self, forward::Hop, ForwardBufs, ForwardError, RelayTo};
 use crate::response::{self, RedirectTargets};
@@ -154,9 +155,6 @@ pub struct Source<'a> {
 /// Reusable per-worker scratch space, so deciding allocates nothing once warmed up.
 #[derive(Debug)]
 pub struct Scratch {
-    /// The message view's span table, passed from one message to the next (`None` only while
-    /// a decision holds it).
-    slot: Option<sip::MessageSlot<'static>>,
     key: PlacementKey,
     bufs: ForwardBufs,
     /// The method of the last decided message, for metrics.
@@ -170,7 +168,6 @@ pub struct Scratch {
 impl Default for Scratch {
     fn default() -> Self {
         Scratch {
-            slot: Some(sip::MessageSlot::new()),
             key: PlacementKey::with_capacity(256),
             bufs: ForwardBufs::default(),
             method: MethodClass::None,
@@ -204,12 +201,10 @@ pub fn decide_in_mode(
     scratch.method = MethodClass::None;
     scratch.code = 0;
     scratch.target = None;
-    let mut slot = scratch
-        .slot
-        .take()
-        .map_or_else(sip::MessageSlot::new, sip::MessageSlot::recycle);
-    let (verdict, outcome) = decide_inner(snap, mode, bytes, source, &mut slot, scratch, out);
-    scratch.slot = Some(slot.recycle());
+    // Parsed into this thread's message slot: its ~2 KiB span table is reused, not zeroed.
+    let (verdict, outcome) = parse_slot::with_parsed(bytes, |parsed| {
+        decide_inner(snap, mode, bytes, parsed, source, scratch, out)
+    });
     if !out.is_empty() && matches!(verdict, Verdict::Reply | Verdict::ReplyTo(_)) {
         scratch.code = status_of(out);
     }
@@ -223,18 +218,17 @@ fn status_of(out: &[u8]) -> u16 {
         .unwrap_or(0)
 }
 
-fn decide_inner<'a>(
+fn decide_inner(
     snap: &Snapshot,
     mode: Mode,
-    bytes: &'a [u8],
+    bytes: &[u8],
+    parsed: Result<&Message<'_>, sip::ParseError>,
     source: Source,
-    slot: &mut sip::MessageSlot<'a>,
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
 ) -> (Verdict, Outcome) {
     let proxying = mode == Mode::Proxy;
-    // Parsed into the scratch's slot: its ~2 KiB span table is reused, not zeroed per message.
-    let msg = match slot.parse(bytes) {
+    let msg = match parsed {
         Ok(msg) => msg,
         Err(err) => {
             return match salvage::write_bad_request(out, bytes, err.reason()) {

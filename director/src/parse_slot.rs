@@ -1,5 +1,5 @@
-//! A per-thread [`sip::MessageSlot`] for the paths outside `decide` that parse a message per
-//! datagram (the limiter's 503): its span table is reused, so they allocate nothing per message.
+//! A per-thread [`sip::MessageSlot`] for the paths that parse a message per datagram (`decide`
+//! and the limiter's 503): its span table is reused, so they allocate nothing per message.
 
 use std::cell::Cell;
 
