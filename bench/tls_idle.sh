@@ -96,8 +96,7 @@ config() {
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-header="$(printf '%-8s %-10s %-9s %-12s %-12s %-14s %s' conns open listeners rss0_MiB rssN_MiB KiB_per_conn note)"
-echo "$header"
+printf '%-8s %-10s %-9s %-12s %-12s %-14s %s\n' conns open listeners rss0_MiB rssN_MiB KiB_per_conn note
 if [[ -n "$out" ]]; then
     mkdir -p "$out"
     printf 'conns\topen\tfailed\tlisteners\tworkers\trss0_kib\trssn_kib\tkib_per_conn\tnote\n' >"$out/tls-idle.tsv"
@@ -130,12 +129,12 @@ for asked in "${counts[@]}"; do
     rssn="$(rss_kib "$dpid")"
     read -r _ opened _ failed <"$tmp/client"
     [[ "$failed" == 0 ]] || note="${note:+$note; }$failed failed ($(head -1 "$tmp/client.err"))"
-    row="$(awk -v n="$n" -v o="$opened" -v l="$nlisten" -v a="$rss0" -v b="$rssn" -v note="$note" 'BEGIN {
-        printf "%-8d %-10d %-9d %-12.1f %-12.1f %-14.2f %s", n, o, l, a/1024, b/1024, (b-a)/(o>0?o:1), note }')"
-    echo "$row"
+    per="$(awk -v o="$opened" -v a="$rss0" -v b="$rssn" 'BEGIN { printf "%.2f", (b - a) / (o > 0 ? o : 1) }')"
+    printf '%-8d %-10d %-9d %-12.1f %-12.1f %-14s %s\n' "$n" "$opened" "$nlisten" \
+        "$(awk -v k="$rss0" 'BEGIN { print k / 1024 }')" "$(awk -v k="$rssn" 'BEGIN { print k / 1024 }')" "$per" "$note"
     if [[ -n "$out" ]]; then
-        awk -v n="$n" -v o="$opened" -v f="$failed" -v l="$nlisten" -v w="$WORKERS" -v a="$rss0" -v b="$rssn" -v note="$note" 'BEGIN {
-            printf "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f\t%s\n", n, o, f, l, w, a, b, (b-a)/(o>0?o:1), note }' >>"$out/tls-idle.tsv"
+        printf '%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n' "$n" "$opened" "$failed" "$nlisten" "$WORKERS" \
+            "$rss0" "$rssn" "$per" "$note" >>"$out/tls-idle.tsv"
     fi
     exec 3>&-
     wait "$cpid" || true

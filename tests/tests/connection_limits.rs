@@ -2,7 +2,7 @@
 //! connection cap, the idle timeout and the largest datagram, each against real sockets.
 
 use std::io::{ErrorKind, Read};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use system_tests::http::post;
@@ -42,18 +42,14 @@ fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
     }
 }
 
-fn tcp(director: &Director) -> SocketAddr {
-    director.tcp()
-}
-
 #[test]
 fn a_worker_takes_max_connections_per_worker_and_closes_the_next_at_once() {
     let director = start("max_connections_per_worker = 2");
-    let mut a = tcp_connect(tcp(&director));
-    let mut b = tcp_connect(tcp(&director));
+    let mut a = tcp_connect(director.tcp());
+    let mut b = tcp_connect(director.tcp());
     assert_eq!(tcp_register(&mut a, 1), Some(301));
     assert_eq!(tcp_register(&mut b, 2), Some(301));
-    let mut c = tcp_connect(tcp(&director));
+    let mut c = tcp_connect(director.tcp());
     assert!(
         closed_within(&mut c, Duration::from_secs(5)),
         "a third connection on one worker stayed open"
@@ -63,7 +59,7 @@ fn a_worker_takes_max_connections_per_worker_and_closes_the_next_at_once() {
     drop(b);
     let mut d = None;
     for n in 0..50 {
-        let mut s = tcp_connect(tcp(&director));
+        let mut s = tcp_connect(director.tcp());
         if tcp_register(&mut s, 10 + n) == Some(301) {
             d = Some(s);
             break;
@@ -77,7 +73,7 @@ fn a_worker_takes_max_connections_per_worker_and_closes_the_next_at_once() {
 #[test]
 fn an_idle_connection_is_closed_after_idle_timeout_s() {
     let director = start("idle_timeout_s = 1");
-    let mut s = tcp_connect(tcp(&director));
+    let mut s = tcp_connect(director.tcp());
     assert_eq!(tcp_register(&mut s, 1), Some(301));
     assert_eq!(tcp_register(&mut s, 2), Some(301), "open while in use");
     assert!(
@@ -139,7 +135,7 @@ fn a_reload_that_changes_them_says_a_restart_is_needed_and_keeps_the_running_one
         Duration::from_secs(5),
     );
     // The running engine still closes idle connections after 1 s.
-    let mut s = tcp_connect(tcp(&director));
+    let mut s = tcp_connect(director.tcp());
     assert_eq!(tcp_register(&mut s, 1), Some(301));
     assert!(
         closed_within(&mut s, Duration::from_secs(10)),
