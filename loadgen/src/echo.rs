@@ -48,14 +48,7 @@ fn serve(sock: Socket, batch: usize, rewrite: bool) -> io::Result<()> {
                 reply_200(&mut b, i);
             }
         }
-        while !b.is_empty() {
-            match b.send(fd, 0, true) {
-                Ok(sent) => b.consume_front(sent.max(1)),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // A source that went away (ECONNREFUSED etc.): drop that datagram.
-                Err(_) => b.consume_front(1),
-            }
-        }
+        b.send_all_to_sources(fd);
     }
 }
 

@@ -234,6 +234,24 @@ impl Batch {
         }
         Ok(sent as usize)
     }
+
+    /// Sends every filled slot to its stored source address on a blocking socket (a server's
+    /// answers), again after `EINTR`; a datagram the kernel refuses (a source that went away)
+    /// is dropped. Returns how many were sent.
+    pub fn send_all_to_sources(&mut self, fd: RawFd) -> u64 {
+        let mut total = 0;
+        while !self.is_empty() {
+            match self.send(fd, 0, true) {
+                Ok(sent) => {
+                    total += sent as u64;
+                    self.consume_front(sent.max(1));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => self.consume_front(1),
+            }
+        }
+        total
+    }
 }
 
 #[cfg(test)]

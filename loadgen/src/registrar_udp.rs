@@ -85,16 +85,7 @@ fn serve(sock: &Socket, replies: &[Socket], l: &Listener, tag: &str, expires: u3
             None => fd,
         };
         turn = turn.wrapping_add(1);
-        while !b.is_empty() {
-            match b.send(out_fd, 0, true) {
-                Ok(sent) => {
-                    l.answered.fetch_add(sent as u64, Ordering::Relaxed);
-                    b.consume_front(sent.max(1));
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // A destination that went away: drop that datagram.
-                Err(_) => b.consume_front(1),
-            }
-        }
+        let sent = b.send_all_to_sources(out_fd);
+        l.answered.fetch_add(sent, Ordering::Relaxed);
     }
 }
