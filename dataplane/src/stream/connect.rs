@@ -77,7 +77,7 @@ async fn connect<H: Handler>(
         let lost = outbox.close() as u64;
         ctx.stats().add_dropped(DropReason::SendFailed, lost.max(1));
     };
-    let tcp = match tokio::time::timeout(timeout, TcpStream::connect(to)).await {
+    let mut tcp = match tokio::time::timeout(timeout, TcpStream::connect(to)).await {
         Ok(Ok(tcp)) => tcp,
         Ok(Err(e)) => {
             tracing::debug!(%to, error = %e, "outbound connect failed");
@@ -98,18 +98,23 @@ async fn connect<H: Handler>(
         tls_identity: None,
     };
     match tls {
-        None => serve(&ctx, tcp, peer, &outbox).await,
+        None => serve(&ctx, &mut tcp, &peer, &outbox).await,
         Some((cfg, name)) => {
             let connector = tokio_rustls::TlsConnector::from(cfg);
-            match tokio::time::timeout(timeout, connector.connect(name.clone(), tcp)).await {
-                Ok(Ok(stream)) => serve(&ctx, stream, peer, &outbox).await,
+            // Boxed: the handshake's state should not size the connection's task.
+            let handshake = Box::pin(connector.connect(name.clone(), tcp));
+            // Bound by `let`, not matched around `serve`: a scrutinee lives to the end of the
+            // match, so its copy of the stream would stay in the task.
+            let mut stream = match tokio::time::timeout(timeout, handshake).await {
+                Ok(Ok(stream)) => stream,
                 Ok(Err(e)) => {
                     tracing::debug!(%to, ?name, error = %e, "outbound TLS handshake failed");
                     ctx.stats().add_dropped(DropReason::TlsHandshake, 1);
-                    fail(&outbox);
+                    return fail(&outbox);
                 }
-                Err(_) => fail(&outbox),
-            }
+                Err(_) => return fail(&outbox),
+            };
+            serve(&ctx, &mut stream, &peer, &outbox).await
         }
     }
     drop(guard);
