@@ -5,6 +5,8 @@
 # with openssl, or TLS_CERT/TLS_KEY), reads its RSS, opens N TLS connections (each handshakes,
 # sends one REGISTER, reads the 301, then stays silent) with the dataplane example
 # `tls_idle_clients`, waits, reads the RSS again and prints the difference per connection.
+# It also prints the kernel's memory per connection: the growth of the machine's slab and TCP
+# buffer memory, halved (both ends are on this machine and hold the same socket structures).
 #
 # Usage: bench/tls_idle.sh [--out DIR] [N ...]   (default N: 5000 10000 19000)
 #   --out DIR  also write DIR/tls-idle.tsv (one row per N) and DIR/results.md (the table)
@@ -34,7 +36,7 @@ counts=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
-    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
     *) counts+=("$1"); shift ;;
     esac
 done
@@ -95,11 +97,25 @@ config() {
 }
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# The kernel's side, machine-wide: slab (socket, inode, file, epoll structures) plus the TCP
+# buffers of /proc/net/sockstat (pages). Both ends of every connection live on this machine and
+# hold the same structures, so half the growth is the director's; other activity on the machine
+# shows up here too (the RSS figure is the director's alone).
+kernel_kib() {
+    local page
+    page="$(getconf PAGESIZE 2>/dev/null || echo 4096)"
+    awk -v page="$page" '
+        FILENAME == "/proc/meminfo" && $1 == "Slab:" { slab = $2 }
+        FILENAME == "/proc/net/sockstat" && $1 == "TCP:" {
+            for (i = 2; i < NF; i++) if ($i == "mem") tcp = $(i + 1) * page / 1024
+        }
+        END { printf "%d\n", slab + tcp }' /proc/meminfo /proc/net/sockstat
+}
 
-printf '%-8s %-10s %-9s %-12s %-12s %-14s %s\n' conns open listeners rss0_MiB rssN_MiB KiB_per_conn note
+printf '%-8s %-10s %-9s %-12s %-12s %-14s %-17s %s\n' conns open listeners rss0_MiB rssN_MiB KiB_per_conn kernel_KiB_per_conn note
 if [[ -n "$out" ]]; then
     mkdir -p "$out"
-    printf 'conns\topen\tfailed\tlisteners\tworkers\trss0_kib\trssn_kib\tkib_per_conn\tnote\n' >"$out/tls-idle.tsv"
+    printf 'conns\topen\tfailed\tlisteners\tworkers\trss0_kib\trssn_kib\tkib_per_conn\tnote\tkernel0_kib\tkerneln_kib\tkernel_kib_per_conn\n' >"$out/tls-idle.tsv"
 fi
 for asked in "${counts[@]}"; do
     n=$asked note=""
@@ -116,6 +132,7 @@ for asked in "${counts[@]}"; do
     nlisten="$(tr ',' '\n' <<<"$addrs" | wc -l)"
     sleep 0.5
     rss0="$(rss_kib "$dpid")"
+    kern0="$(kernel_kib)"
     rm -f "$tmp/hold"
     mkfifo "$tmp/hold"
     "$CLIENT" "$addrs" "$n" "$CONCURRENCY" <"$tmp/hold" >"$tmp/client" 2>"$tmp/client.err" &
@@ -127,14 +144,16 @@ for asked in "${counts[@]}"; do
     done
     sleep "$SETTLE_S"
     rssn="$(rss_kib "$dpid")"
+    kernn="$(kernel_kib)"
     read -r _ opened _ failed <"$tmp/client"
     [[ "$failed" == 0 ]] || note="${note:+$note; }$failed failed ($(head -1 "$tmp/client.err"))"
     per="$(awk -v o="$opened" -v a="$rss0" -v b="$rssn" 'BEGIN { printf "%.2f", (b - a) / (o > 0 ? o : 1) }')"
-    printf '%-8d %-10d %-9d %-12.1f %-12.1f %-14s %s\n' "$n" "$opened" "$nlisten" \
-        "$(awk -v k="$rss0" 'BEGIN { print k / 1024 }')" "$(awk -v k="$rssn" 'BEGIN { print k / 1024 }')" "$per" "$note"
+    kper="$(awk -v o="$opened" -v a="$kern0" -v b="$kernn" 'BEGIN { printf "%.2f", (b - a) / 2 / (o > 0 ? o : 1) }')"
+    printf '%-8d %-10d %-9d %-12.1f %-12.1f %-14s %-17s %s\n' "$n" "$opened" "$nlisten" \
+        "$(awk -v k="$rss0" 'BEGIN { print k / 1024 }')" "$(awk -v k="$rssn" 'BEGIN { print k / 1024 }')" "$per" "$kper" "$note"
     if [[ -n "$out" ]]; then
-        printf '%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n' "$n" "$opened" "$failed" "$nlisten" "$WORKERS" \
-            "$rss0" "$rssn" "$per" "$note" >>"$out/tls-idle.tsv"
+        printf '%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%d\t%d\t%s\n' "$n" "$opened" "$failed" "$nlisten" "$WORKERS" \
+            "$rss0" "$rssn" "$per" "$note" "$kern0" "$kernn" "$kper" >>"$out/tls-idle.tsv"
     fi
     exec 3>&-
     wait "$cpid" || true
@@ -146,9 +165,9 @@ done
 if [[ -n "$out" ]]; then
     {
         printf '## Idle TLS connections: director RSS (%s workers, %s)\n\n' "$WORKERS" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-        printf '| connections | open | listeners | RSS before (MiB) | RSS with them open (MiB) | KiB per connection | note |\n'
-        printf '|---|---|---|---|---|---|---|\n'
-        awk -F'\t' 'NR > 1 { printf "| %d | %d | %d | %.1f | %.1f | %.2f | %s |\n", $1, $2, $4, $6/1024, $7/1024, $8, $9 }' "$out/tls-idle.tsv"
+        printf '| connections | open | listeners | RSS before (MiB) | RSS with them open (MiB) | RSS KiB per connection | kernel KiB per connection (half of both ends) | 100k at RSS + kernel (GiB) | note |\n'
+        printf '|---|---|---|---|---|---|---|---|---|\n'
+        awk -F'\t' 'NR > 1 { printf "| %d | %d | %d | %.1f | %.1f | %.2f | %.2f | %.2f | %s |\n", $1, $2, $4, $6/1024, $7/1024, $8, $12, ($8 + $12) * 100000 / 1048576, $9 }' "$out/tls-idle.tsv"
         printf '\n'
     } >"$out/results.md"
 fi
