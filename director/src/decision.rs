@@ -552,6 +552,14 @@ fn send_forward(
             response::write_simple(out, msg, source.addr, 400, "Bad Via");
             (verdict, Outcome::Rejected)
         }
+        Err(ForwardError::TooManyHeaders) => {
+            out.clear();
+            if msg.method() == Some(Method::Ack) {
+                return (Verdict::Drop, Outcome::AckAbsorbed);
+            }
+            response::write_simple(out, msg, source.addr, 400, "Too Many Headers");
+            (verdict, Outcome::Rejected)
+        }
     }
 }
 

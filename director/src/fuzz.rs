@@ -7,6 +7,7 @@
 //! once as a UDP datagram and once as a stream message, and asserts invariants that hold
 //! whatever the policy details:
 //! - it never panics, and `Drop` writes nothing;
+//! - an ACK (parseable or not) is never answered;
 //! - a reply is a parseable SIP response (status 100..=699, the one recorded in the scratch)
 //!   carrying the request's Call-ID and CSeq when the request had parseable ones; stream
 //!   sources are answered over their connection, UDP ones at the source IP;
@@ -93,15 +94,32 @@ fn proxy_snapshot() -> &'static Snapshot {
 /// only on a violation.
 pub fn request_path(data: &[u8]) {
     let request = sip::parse(data).ok();
+    let is_ack = data.trim_ascii_start().starts_with(b"ACK ");
     let mut scratch = Scratch::default();
     let mut out = Vec::new();
     let mut first = Vec::new();
     for snap in [redirect_snapshot(), proxy_snapshot()] {
         let udp = decide(snap, data, source(false), &mut scratch, &mut out);
-        check(snap, request.as_ref(), source(false), udp, &scratch, &out);
+        check(
+            snap,
+            request.as_ref(),
+            is_ack,
+            source(false),
+            udp,
+            &scratch,
+            &out,
+        );
         first.clone_from(&out);
         let stream = decide(snap, data, source(true), &mut scratch, &mut out);
-        check(snap, request.as_ref(), source(true), stream, &scratch, &out);
+        check(
+            snap,
+            request.as_ref(),
+            is_ack,
+            source(true),
+            stream,
+            &scratch,
+            &out,
+        );
         assert_eq!(udp.1, stream.1, "the transport must not change the outcome");
         // The scratch now holds the stream decision's state: deciding again must not see it.
         let again = decide(snap, data, source(false), &mut scratch, &mut out);
@@ -113,6 +131,7 @@ pub fn request_path(data: &[u8]) {
 fn check(
     snap: &Snapshot,
     request: Option<&Message<'_>>,
+    is_ack: bool,
     source: Source,
     (verdict, outcome): (Verdict, Outcome),
     scratch: &Scratch,
@@ -126,6 +145,7 @@ fn check(
     match verdict {
         Verdict::Drop => assert!(out.is_empty(), "{outcome:?}: Drop with bytes to send"),
         Verdict::Reply | Verdict::ReplyTo(_) => {
+            assert!(!is_ack, "{outcome:?}: answered an ACK");
             if let Verdict::ReplyTo(to) = verdict {
                 assert!(
                     !source.stream,

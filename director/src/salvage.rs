@@ -23,8 +23,11 @@ pub const MAX_VIAS: usize = sip::MAX_HEADERS - 5;
 /// sender. Returns whether anything was written.
 pub fn write_bad_request(out: &mut Vec<u8>, bytes: &[u8], reason: &str) -> bool {
     out.clear();
-    if bytes.starts_with(b"SIP/") || bytes.is_empty() {
-        return false; // a response, or nothing: never answer those
+    // The parser skips CRLFs before the start line; so does this check.
+    let head = bytes.trim_ascii_start();
+    if head.starts_with(b"SIP/") || head.starts_with(b"ACK ") || head.is_empty() {
+        // A response, an ACK (never answered, RFC 3261 17.2.1) or nothing.
+        return false;
     }
     out.extend_from_slice(b"SIP/2.0 400 ");
     out.extend_from_slice(reason.as_bytes());
@@ -84,6 +87,22 @@ pub fn write_bad_request(out: &mut Vec<u8>, bytes: &[u8], reason: &str) -> bool 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn acks_and_responses_are_never_answered() {
+        let mut out = Vec::new();
+        for bytes in [
+            &b"ACK sip:h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\ni: c\r\nBad\r\n\r\n"[..],
+            b"\r\nACK sip:h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\ni: c\r\nBad\r\n\r\n",
+            b"\r\nSIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\ni: c\r\nBad\r\n\r\n",
+            b"\r\n\r\n",
+        ] {
+            assert!(!write_bad_request(&mut out, bytes, "Bad"), "{bytes:?}");
+            assert!(out.is_empty());
+        }
+        let invite = b"\r\nINVITE sip:h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\ni: c\r\nBad\r\n\r\n";
+        assert!(write_bad_request(&mut out, invite, "Bad"));
+    }
 
     #[test]
     fn too_many_header_fields_still_get_a_parseable_answer() {

@@ -371,3 +371,51 @@ fn our_via_and_path_name_the_listener_or_the_domain() {
         "{out}"
     );
 }
+
+#[test]
+fn a_request_with_no_room_for_our_headers_is_answered_not_forwarded() {
+    let snap = snapshot([true; 3], true);
+    // `request` writes 7 header fields; forwarding a REGISTER adds our Via and a Path.
+    let fill = |n: usize| {
+        (0..n)
+            .map(|i| format!("X-Fill-{i}: x\r\n"))
+            .collect::<String>()
+    };
+    let room = sip::MAX_HEADERS - 7 - 2;
+    let (v, o, fwd) = run(
+        &snap,
+        &request("REGISTER", "sip:example.com", "z9hG4bK-f", &fill(room)),
+    );
+    assert_eq!(o, Outcome::Forwarded, "{v:?}");
+    let parsed = sip::parse(fwd.as_bytes()).expect("the forwarded request parses");
+    assert_eq!(parsed.header_count(), sip::MAX_HEADERS);
+
+    let (v, o, answer) = run(
+        &snap,
+        &request("REGISTER", "sip:example.com", "z9hG4bK-f", &fill(room + 1)),
+    );
+    assert_eq!(o, Outcome::Rejected, "{v:?}");
+    assert!(
+        answer.starts_with("SIP/2.0 400 Too Many Headers\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("Call-ID: c@x\r\n"), "{answer}");
+
+    // Without Max-Forwards the director adds one too: one header less fits.
+    let no_mf = request("REGISTER", "sip:example.com", "z9hG4bK-f", &fill(room + 1))
+        .replace("Max-Forwards: 70\r\n", "");
+    assert_eq!(run(&snap, &no_mf).1, Outcome::Rejected);
+    let no_mf = request("REGISTER", "sip:example.com", "z9hG4bK-f", &fill(room))
+        .replace("Max-Forwards: 70\r\n", "");
+    assert_eq!(run(&snap, &no_mf).1, Outcome::Forwarded);
+
+    // An ACK (128 fields, one too many once our Via is on it) has no answer: it is absorbed.
+    let ack = request("ACK", "sip:alice@example.com", "z9hG4bK-f", &fill(room + 2));
+    let (v, o, answer) = run(&snap, &ack);
+    assert_eq!((v, o), (Verdict::Drop, Outcome::AckAbsorbed));
+    assert!(answer.is_empty(), "{answer}");
+    // One more and it does not parse: still no answer to an ACK.
+    let ack = request("ACK", "sip:alice@example.com", "z9hG4bK-f", &fill(room + 3));
+    let (v, _, answer) = run(&snap, &ack);
+    assert!(answer.is_empty(), "{v:?}: {answer}");
+}

@@ -21,6 +21,11 @@ pub enum ForwardError {
     /// No Via to put ours above, or an unusable one: answer 400.
     #[error("bad Via")]
     BadVia,
+    /// The header fields added (our Via, a missing Max-Forwards, Path) would take the request
+    /// past [`sip::MAX_HEADERS`], so that no parser with that limit, ours included, would read
+    /// the forwarded request: answer 400 like a request that arrived with too many.
+    #[error("too many headers to add ours")]
+    TooManyHeaders,
     /// The splices did not apply (cannot happen with offsets from the parser).
     #[error("edit failed")]
     Edit,
@@ -99,6 +104,12 @@ fn forward_with(
         return Err(ForwardError::TooManyHops);
     }
     let via_header = msg.header(HeaderName::Via).ok_or(ForwardError::BadVia)?;
+    let is_register = msg.method() == Some(Method::Register);
+    let adds_max_forwards = max_forwards.is_none() || msg.header(HeaderName::MaxForwards).is_none();
+    let added = 1 + usize::from(adds_max_forwards) + usize::from(is_register);
+    if msg.header_count() + added > sip::MAX_HEADERS {
+        return Err(ForwardError::TooManyHeaders);
+    }
 
     // Our Via, then the client's top Via line with received/rport filled in.
     let via = &mut bufs.via;
@@ -144,7 +155,6 @@ fn forward_with(
 
     let path = &mut bufs.path;
     path.clear();
-    let is_register = msg.method() == Some(Method::Register);
     if is_register {
         path.extend_from_slice(b"Path: <sip:");
         push_hostport(path, hop.host, hop.port);
