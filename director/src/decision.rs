@@ -218,6 +218,11 @@ fn status_of(out: &[u8]) -> u16 {
         .unwrap_or(0)
 }
 
+/// Most Via header fields in a request the director answers or forwards: every answer copies
+/// each Via line (RFC 3261 8.2.6.2) and adds up to 8 fields of its own (a 301: From, To,
+/// Call-ID, CSeq, two Contacts, Expires, Content-Length), within [`sip::MAX_HEADERS`].
+pub const MAX_ANSWERED_VIAS: usize = sip::MAX_HEADERS - 8;
+
 fn decide_inner(
     snap: &Snapshot,
     mode: Mode,
@@ -267,6 +272,17 @@ fn decide_inner(
     };
     let verdict = reply_route_via(&parts.top_via, source);
     let method = parts.method;
+    if parts.vias.len() > MAX_ANSWERED_VIAS {
+        // No answer of ours could carry every Via line and still be read by a parser with the
+        // header limit (ours included): a 400 that names why, with as many as fit.
+        if method == Method::Ack {
+            return (Verdict::Drop, Outcome::AckAbsorbed);
+        }
+        return match salvage::write_bad_request(out, bytes, "Too Many Via Headers") {
+            true => (verdict, Outcome::Rejected),
+            false => (Verdict::Drop, Outcome::GarbageDropped),
+        };
+    }
     if method != Method::Ack && !msg.request_uri().is_some_and(is_sip_scheme) {
         // RFC 3261 8.2.2.1: only sip: and sips: Request-URIs are served.
         response::write_simple(out, msg, source.addr, 416, "Unsupported URI Scheme");

@@ -157,6 +157,12 @@ impl HeaderSet {
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
+
+    /// How many indices are in the set.
+    #[inline]
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
 }
 
 /// What [`validate_request_parts`] parsed on the way, so a caller acting on a valid request
