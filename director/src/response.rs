@@ -271,7 +271,9 @@ fn write_top_via_parsed(
         Some(sent_by) => out.extend_from_slice(sent_by),
         None => push_sent_by(out, &via),
     }
-    let wants_rport = if !via.params_plain() && via.params.iter().any(u8::is_ascii_whitespace) {
+    // White space to trim or a quoted value (whose `;` is not a separator) takes the general path.
+    let general = |b: &u8| b.is_ascii_whitespace() || *b == b'"';
+    let wants_rport = if !via.params_plain() && via.params.iter().any(general) {
         push_via_params_general(out, via.params)
     } else {
         push_via_params_plain(out, via.params)
@@ -375,7 +377,7 @@ fn push_via_params_plain(out: &mut Vec<u8>, params: &[u8]) -> bool {
 /// unfolded.
 fn push_via_params_general(out: &mut Vec<u8>, params: &[u8]) -> bool {
     let mut wants_rport = false;
-    for param in params.split(|&b| b == b';') {
+    for param in split_params(params) {
         let param = param.trim_ascii();
         let name = param
             .split(|&b| b == b'=')
@@ -393,6 +395,29 @@ fn push_via_params_general(out: &mut Vec<u8>, params: &[u8]) -> bool {
         push_unfolded(out, param);
     }
     wants_rport
+}
+
+/// Via parameters split at each `;` outside a quoted string (inside one, `\` escapes the next
+/// byte), as the parser reads them: a quoted value may hold `;`. An unterminated quote runs to
+/// the end.
+fn split_params(params: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(params);
+    std::iter::from_fn(move || {
+        let s = rest?;
+        let (mut i, mut quoted) = (0, false);
+        while let Some(&b) = s.get(i) {
+            match b {
+                b'\\' if quoted => i += 1,
+                b'"' => quoted = !quoted,
+                b';' if !quoted => break,
+                _ => {}
+            }
+            i += 1;
+        }
+        let end = i.min(s.len());
+        rest = s.get(end + 1..).filter(|_| end < s.len());
+        s.get(..end)
+    })
 }
 
 /// Content-Length and the blank line that ends every response we send.
@@ -511,6 +536,45 @@ fn push_unfolded(out: &mut Vec<u8>, value: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn via_parameters_split_outside_quotes_only() {
+        fn split(p: &[u8]) -> Vec<&[u8]> {
+            split_params(p).collect()
+        }
+        assert_eq!(split(b"a;b=1"), [&b"a"[..], b"b=1"]);
+        assert_eq!(split(b"x=\"a;b\";y"), [&b"x=\"a;b\""[..], b"y"]);
+        assert_eq!(split(b"x=\"a\\\";b\";y"), [&b"x=\"a\\\";b\""[..], b"y"]);
+        assert_eq!(split(b"x=\"open;y"), [&b"x=\"open;y"[..]]);
+        assert_eq!(split(b"a;"), [&b"a"[..], b""]);
+        assert_eq!(split(b""), [&b""[..]]);
+    }
+
+    #[test]
+    fn a_quoted_via_parameter_survives_the_rewrite() {
+        let source: SocketAddr = "198.51.100.7:5060".parse().unwrap();
+        for value in [
+            "SIP/2.0/UDP h;x=\"a;;rport;received=1\";branch=z9hG4bK1",
+            "SIP/2.0/UDP h ; x = \"a ; b\" ; branch=z9hG4bK1",
+            "SIP/2.0/UDP h;x=\"a;\r\r=\r;\u{c}\";branch=z9hG4bK1",
+        ] {
+            let mut out = Vec::new();
+            write_top_via(&mut out, value.as_bytes(), source);
+            let line = out
+                .strip_prefix(b"Via: ")
+                .unwrap()
+                .strip_suffix(b"\r\n")
+                .unwrap();
+            let via = sip::Via::parse(line).unwrap_or_else(|e| panic!("{value:?}: {e:?}"));
+            assert_eq!(via.branch(), Some(&b"z9hG4bK1"[..]), "{value:?}");
+            assert_eq!(via.received(), Some(&b"198.51.100.7"[..]), "{value:?}");
+            assert!(
+                line.windows(3).any(|w| w == b"x=\"") || line.windows(5).any(|w| w == b"x = \""),
+                "{value:?} -> {:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
 
     #[test]
     fn tag_is_the_same_short_or_long() {
