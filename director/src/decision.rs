@@ -26,7 +26,7 @@
 
 use std::net::SocketAddr;
 
-use sip::{Message, Method, Scheme, Uri};
+use sip::{HeaderName, Message, Method, Scheme, Uri};
 
 use crate::parse_slot;
 use crate::placement::PlacementKey;
@@ -250,7 +250,24 @@ fn decide_inner(
     }
     scratch.method = MethodClass::of(msg.method());
     // One pass that validates and keeps what it parsed (top Via, From, To, ...).
-    let parts = match sip::validate_request_parts(msg) {
+    let validated = sip::validate_request_parts(msg);
+    let vias = match &validated {
+        Ok(parts) => parts.vias.len(),
+        Err(_) => msg.headers_named(HeaderName::Via).count(),
+    };
+    if vias > MAX_ANSWERED_VIAS {
+        // No answer of ours, valid request or not, could carry every Via line and still be
+        // read by a parser with the header limit (ours included): a 400 that names why, with
+        // as many as fit.
+        if msg.method() == Some(Method::Ack) {
+            return (Verdict::Drop, Outcome::AckAbsorbed);
+        }
+        return match salvage::write_bad_request(out, bytes, "Too Many Via Headers") {
+            true => (reply_route(msg, source), Outcome::Rejected),
+            false => (Verdict::Drop, Outcome::GarbageDropped),
+        };
+    }
+    let parts = match validated {
         Ok(parts) => parts,
         Err(invalid) => {
             let verdict = reply_route(msg, source);
@@ -272,17 +289,6 @@ fn decide_inner(
     };
     let verdict = reply_route_via(&parts.top_via, source);
     let method = parts.method;
-    if parts.vias.len() > MAX_ANSWERED_VIAS {
-        // No answer of ours could carry every Via line and still be read by a parser with the
-        // header limit (ours included): a 400 that names why, with as many as fit.
-        if method == Method::Ack {
-            return (Verdict::Drop, Outcome::AckAbsorbed);
-        }
-        return match salvage::write_bad_request(out, bytes, "Too Many Via Headers") {
-            true => (verdict, Outcome::Rejected),
-            false => (Verdict::Drop, Outcome::GarbageDropped),
-        };
-    }
     if method != Method::Ack && !msg.request_uri().is_some_and(is_sip_scheme) {
         // RFC 3261 8.2.2.1: only sip: and sips: Request-URIs are served.
         response::write_simple(out, msg, source.addr, 416, "Unsupported URI Scheme");

@@ -87,3 +87,22 @@ fn one_via_more_is_a_400_that_parses_in_both_modes() {
         assert!(out.is_empty());
     }
 }
+
+#[test]
+fn an_invalid_request_with_many_vias_gets_a_400_that_parses() {
+    // 125 Vias, From, To, Call-ID: 128 fields, and no CSeq, so the request is invalid. Its
+    // 400 must not copy every Via (that would be 129 fields with its Content-Length).
+    for proxy in [false, true] {
+        let snap = snapshot(proxy);
+        let msg = request("REGISTER", sip::MAX_HEADERS - 3).replace("CSeq: 1 REGISTER\r\n", "");
+        assert_eq!(
+            sip::parse(msg.as_bytes()).expect("parses").header_count(),
+            sip::MAX_HEADERS
+        );
+        let (_, outcome, out) = run(&snap, &msg);
+        assert_eq!(outcome, Outcome::Rejected, "proxy {proxy}");
+        let answer = sip::parse(&out).unwrap_or_else(|e| panic!("proxy {proxy}: {e:?}"));
+        assert_eq!(answer.status(), Some(400));
+        assert_eq!(answer.call_id().ok(), Some(&b"many-vias@x"[..]));
+    }
+}
