@@ -561,26 +561,20 @@ fn send_forward(
             let (to, transport) = (next.to, next.transport);
             (Verdict::Forward { to, transport }, Outcome::Forwarded)
         }
-        Err(ForwardError::TooManyHops) => {
+        Err(e) => {
             out.clear();
+            let (code, reason, outcome) = match e {
+                ForwardError::TooManyHops => (483, "Too Many Hops", Outcome::TooManyHops),
+                ForwardError::TooManyHeaders => (400, "Too Many Headers", Outcome::Rejected),
+                // Not reached for a validated request (it has a parseable top Via).
+                ForwardError::BadVia | ForwardError::Edit => (400, "Bad Via", Outcome::Rejected),
+            };
             if msg.method() == Some(Method::Ack) {
+                // An ACK is never answered.
                 return (Verdict::Drop, Outcome::AckAbsorbed);
             }
-            response::write_simple(out, msg, source.addr, 483, "Too Many Hops");
-            (verdict, Outcome::TooManyHops)
-        }
-        Err(ForwardError::BadVia | ForwardError::Edit) => {
-            out.clear();
-            response::write_simple(out, msg, source.addr, 400, "Bad Via");
-            (verdict, Outcome::Rejected)
-        }
-        Err(ForwardError::TooManyHeaders) => {
-            out.clear();
-            if msg.method() == Some(Method::Ack) {
-                return (Verdict::Drop, Outcome::AckAbsorbed);
-            }
-            response::write_simple(out, msg, source.addr, 400, "Too Many Headers");
-            (verdict, Outcome::Rejected)
+            response::write_simple(out, msg, source.addr, code, reason);
+            (verdict, outcome)
         }
     }
 }
