@@ -105,8 +105,9 @@ fn forward_with(
     }
     let via_header = msg.header(HeaderName::Via).ok_or(ForwardError::BadVia)?;
     let is_register = msg.method() == Some(Method::Register);
-    let adds_max_forwards = max_forwards.is_none() || msg.header(HeaderName::MaxForwards).is_none();
-    let added = 1 + usize::from(adds_max_forwards) + usize::from(is_register);
+    // The Max-Forwards to decrement in place, if there is one (else ours is added).
+    let max_forwards = max_forwards.zip(msg.header(HeaderName::MaxForwards));
+    let added = 1 + usize::from(max_forwards.is_none()) + usize::from(is_register);
     if msg.header_count() + added > sip::MAX_HEADERS {
         return Err(ForwardError::TooManyHeaders);
     }
@@ -142,12 +143,12 @@ fn forward_with(
 
     let mf = &mut bufs.max_forwards;
     mf.clear();
-    let mf_edit = match (max_forwards, msg.header(HeaderName::MaxForwards)) {
-        (Some(n), Some(h)) => {
+    let mf_edit = match max_forwards {
+        Some((n, h)) => {
             push_decimal(mf, u64::from(n - 1));
             Some((h.value_range.clone(), false))
         }
-        _ => {
+        None => {
             mf.extend_from_slice(b"Max-Forwards: 70\r\n");
             None
         }
